@@ -1,0 +1,249 @@
+"""Conversion of graphs into the arrays the kernels need.
+
+Everything here is numpy and runs once, at construction. No function loops in Python over
+nodes or edges except where networkx hands its data over (a single pass through ``graph.edges``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+
+def _index_of(nodes: Sequence[Hashable]) -> dict[Hashable, int]:
+    return {node: position for position, node in enumerate(nodes)}
+
+
+def edges_of_graph(graph: Any) -> tuple[list[Hashable], np.ndarray]:
+    """The node list (in ``graph.nodes`` order) and an int64 ``[num_edges, 2]`` array of
+    endpoints, aligned with ``graph.edges``."""
+    nodes = list(graph.nodes)
+    if not nodes:
+        raise ValueError("the graph has no nodes")
+    if graph.is_directed():
+        raise ValueError("the graph is directed; physsamp models need an undirected graph")
+    if graph.is_multigraph():
+        raise ValueError("the graph is a multigraph; merge parallel edges into one coupling first")
+    num_edges = graph.number_of_edges()
+    if nodes == list(range(len(nodes))):
+        flat = np.fromiter(
+            (endpoint for edge in graph.edges() for endpoint in edge),
+            dtype=np.int64,
+            count=2 * num_edges,
+        )
+    else:
+        index = _index_of(nodes)
+        flat = np.fromiter(
+            (index[endpoint] for edge in graph.edges() for endpoint in edge),
+            dtype=np.int64,
+            count=2 * num_edges,
+        )
+    edges = flat.reshape(num_edges, 2)
+    loops = np.flatnonzero(edges[:, 0] == edges[:, 1])
+    if loops.size:
+        raise ValueError(
+            f"the graph has a self-loop at node {nodes[edges[loops[0], 0]]!r}; "
+            "a site cannot couple to itself (put a constant there into the field instead)"
+        )
+    return nodes, edges
+
+
+def edge_values(graph: Any, value: Any, num_edges: int, what: str) -> np.ndarray:
+    """Couplings per edge from a number, an array aligned with ``graph.edges`` or the name of
+    an edge attribute."""
+    if isinstance(value, str):
+        values = np.fromiter(
+            (data.get(value, np.nan) for _, _, data in graph.edges(data=True)),
+            dtype=np.float64,
+            count=num_edges,
+        )
+        missing = np.flatnonzero(np.isnan(values))
+        if missing.size:
+            u, v = list(graph.edges())[missing[0]]
+            raise ValueError(f"edge ({u!r}, {v!r}) has no attribute {value!r} for the {what}")
+        return values
+    return per_item(value, num_edges, what, "edges")
+
+
+def node_values(graph: Any, value: Any, num_nodes: int, what: str) -> np.ndarray:
+    """Values per node from a number, an array aligned with ``graph.nodes`` or the name of a
+    node attribute."""
+    if isinstance(value, str):
+        values = np.fromiter(
+            (data.get(value, np.nan) for _, data in graph.nodes(data=True)),
+            dtype=np.float64,
+            count=num_nodes,
+        )
+        missing = np.flatnonzero(np.isnan(values))
+        if missing.size:
+            node = list(graph.nodes)[missing[0]]
+            raise ValueError(f"node {node!r} has no attribute {value!r} for the {what}")
+        return values
+    return per_item(value, num_nodes, what, "nodes")
+
+
+def per_item(value: Any, count: int, what: str, items: str) -> np.ndarray:
+    """Broadcast a scalar, or check an array, to one float64 value per item."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(count, float(array))
+    elif array.shape != (count,):
+        raise ValueError(
+            f"the {what} has shape {array.shape}, but the model has {count} {items}; "
+            f"give a number or an array of shape ({count},)"
+        )
+    check_finite(array, what)
+    return array
+
+
+def check_finite(array: np.ndarray, what: str) -> None:
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        position = tuple(int(i) for i in bad[0])
+        where = position[0] if len(position) == 1 else position
+        raise ValueError(f"the {what} is not finite at index {where}: {array[position]}")
+
+
+def neighbour_lists(
+    num_sites: int, edges: np.ndarray, couplings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Padded neighbour lists (ELL format): ``neighbors[i, k]`` is the k-th neighbour of site i
+    and ``neighbor_couplings[i, k]`` its coupling. Rows are padded with the site itself and a
+    zero coupling, which adds nothing to a local field.
+
+    The neighbours of a site appear in the order of the edge list, and an edge (i, j) lists j
+    in row i before anything from later edges. Lattices build their edge lists so that this
+    order matches the stencil's order of summation.
+    """
+    heads = np.concatenate([edges[:, 0], edges[:, 1]])
+    tails = np.concatenate([edges[:, 1], edges[:, 0]])
+    weights = np.concatenate([couplings, couplings])
+    # Interleave the two directions so that edge e contributes to both rows at rank e.
+    rank = np.concatenate([np.arange(len(edges)), np.arange(len(edges))])
+    order = np.lexsort((rank, heads))
+    heads, tails, weights = heads[order], tails[order], weights[order]
+    degree = np.bincount(heads, minlength=num_sites)
+    width = max(int(degree.max(initial=0)), 1)
+    start = np.concatenate([[0], np.cumsum(degree)[:-1]])
+    slot = np.arange(len(heads)) - start[heads]
+    neighbors = np.repeat(np.arange(num_sites)[:, None], width, axis=1)
+    neighbor_couplings = np.zeros((num_sites, width))
+    neighbors[heads, slot] = tails
+    neighbor_couplings[heads, slot] = weights
+    return neighbors, neighbor_couplings
+
+
+def _adjacency(num_sites: int, edges: np.ndarray) -> sp.csr_array:
+    ones = np.ones(len(edges), dtype=np.int8)
+    matrix = sp.coo_array((ones, (edges[:, 0], edges[:, 1])), shape=(num_sites, num_sites))
+    return (matrix + matrix.T).tocsr()
+
+
+def two_coloring(num_sites: int, edges: np.ndarray) -> np.ndarray | None:
+    """The parity of the breadth-first depth, if that is a proper 2-colouring (the graph is
+    bipartite); ``None`` otherwise."""
+    if len(edges) == 0:
+        return np.zeros(num_sites, dtype=np.int64)
+    _, component = csgraph.connected_components(_adjacency(num_sites, edges), directed=False)
+    roots = np.unique(component, return_index=True)[1]
+    # A virtual root joined to one node of every component makes one breadth-first search
+    # cover the whole graph.
+    virtual = num_sites
+    joined = np.concatenate([edges, np.stack([np.full(len(roots), virtual), roots], 1)])
+    _, predecessor = csgraph.breadth_first_order(
+        _adjacency(num_sites + 1, joined), virtual, directed=False, return_predecessors=True
+    )
+    ancestor = np.where(predecessor < 0, virtual, predecessor)
+    depth = (np.arange(num_sites + 1) != virtual).astype(np.int64)
+    while np.any(ancestor != virtual):  # pointer jumping: log(depth) rounds
+        depth = depth + depth[ancestor]
+        ancestor = ancestor[ancestor]
+    colors = (depth[:num_sites] - 1) % 2  # the first site of each component gets colour 0
+    if np.any(colors[edges[:, 0]] == colors[edges[:, 1]]):
+        return None
+    return colors
+
+
+def greedy_coloring(num_sites: int, edges: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A proper colouring with at most (max degree + 1) colours, by the parallel greedy
+    algorithm of Jones & Plassmann (SIAM J. Sci. Comput. 14, 654 (1993)): in every round the
+    uncoloured sites whose random priority beats all uncoloured neighbours take the smallest
+    colour their neighbours do not use."""
+    neighbors, weights = neighbour_lists(num_sites, edges, np.ones(len(edges)))
+    real = weights != 0
+    priority = np.random.default_rng(seed).permutation(num_sites)
+    colors = np.full(num_sites, -1, dtype=np.int64)
+    while np.any(colors < 0):
+        uncolored = colors < 0
+        rival = real & uncolored[neighbors] & (priority[neighbors] > priority[:, None])
+        chosen = np.flatnonzero(uncolored & ~rival.any(axis=1))
+        used = np.where(real[chosen], colors[neighbors[chosen]], -1)
+        free = np.ones((len(chosen), neighbors.shape[1] + 2), dtype=bool)
+        np.put_along_axis(free, np.where(used < 0, free.shape[1] - 1, used), False, axis=1)
+        colors[chosen] = np.argmax(free, axis=1)
+    return colors
+
+
+def check_coloring(colors: np.ndarray, edges: np.ndarray, nodes: Sequence[Hashable]) -> None:
+    """Raise if any edge joins two sites of the same colour."""
+    clash = np.flatnonzero(colors[edges[:, 0]] == colors[edges[:, 1]])
+    if clash.size:
+        i, j = edges[clash[0]]
+        raise ValueError(
+            f"the colouring puts coupled sites {nodes[i]!r} and {nodes[j]!r} in the same block "
+            f"(colour {colors[i]}); sites updated together must not interact"
+        )
+
+
+def blocks_of(colors: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The sites of each colour, in increasing site order."""
+    order = np.argsort(colors, kind="stable")
+    counts = np.bincount(colors)
+    return tuple(np.split(order, np.cumsum(counts)[:-1]))
+
+
+def lattice_bonds(shape: tuple[int, ...], periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of a hypercubic lattice, sites numbered in C order.
+
+    Returns ``edges [num_edges, 2]`` and ``bond [num_edges, 2]`` where ``bond[e] = (d, x)``
+    says edge e joins site x to its neighbour in the +d direction. The edges are ordered by
+    direction, then by site, so that neighbour lists built from them add the terms of a local
+    field in the same order as the stencil: +e_0, -e_0, +e_1, -e_1, ...
+    """
+    num_sites = int(np.prod(shape))
+    site = np.arange(num_sites).reshape(shape)
+    edges, bonds = [], []
+    for axis in range(len(shape)):
+        forward = np.roll(site, -1, axis=axis)
+        keep = np.ones(shape, dtype=bool)
+        if not periodic:
+            keep[(slice(None),) * axis + (-1,)] = False
+        edges.append(np.stack([site[keep], forward[keep]], axis=1))
+        bonds.append(np.stack([np.full(keep.sum(), axis), site[keep]], axis=1))
+    return np.concatenate(edges), np.concatenate(bonds)
+
+
+def lattice_neighbour_lists(
+    shape: tuple[int, ...], bond_couplings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour lists of a hypercubic lattice in stencil order (+e_0, -e_0, +e_1, ...).
+
+    ``bond_couplings[d, x]`` couples site x to its +d neighbour (zero for a bond cut by an open
+    boundary; such a slot then holds the site itself, which adds exactly zero, as the stencil
+    does).
+    """
+    num_sites = int(np.prod(shape))
+    site = np.arange(num_sites).reshape(shape)
+    neighbors, couplings = [], []
+    for axis in range(len(shape)):
+        forward = bond_couplings[axis]
+        backward = np.roll(forward, 1, axis=axis)
+        for step, coupling in ((-1, forward), (1, backward)):
+            neighbour = np.roll(site, step, axis=axis)
+            neighbors.append(np.where(coupling != 0, neighbour, site).ravel())
+            couplings.append(coupling.ravel())
+    return np.stack(neighbors, axis=1), np.stack(couplings, axis=1)
