@@ -1,7 +1,21 @@
 """physsamp: samplers of statistical physics for NumPyro models on graphs."""
 
-from physsamp import exact
+import numpyro  # noqa: F401  (before arviz: arviz >= 1.0 breaks conversion otherwise)
+
+from physsamp import exact, infer, kernels
+from physsamp.diagnostics import to_inference_data
 from physsamp.models import RBM, BoltzmannMachine, EnergyModel, Hopfield, Ising, PairwiseModel
 
-__all__ = ["RBM", "BoltzmannMachine", "EnergyModel", "Hopfield", "Ising", "PairwiseModel", "exact"]
+__all__ = [
+    "RBM",
+    "BoltzmannMachine",
+    "EnergyModel",
+    "Hopfield",
+    "Ising",
+    "PairwiseModel",
+    "exact",
+    "infer",
+    "kernels",
+    "to_inference_data",
+]
 __version__ = "0.1.0"

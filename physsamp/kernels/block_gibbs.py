@@ -75,15 +75,27 @@ def build_kernel(num_sweeps: int = 1, generator: str = "hash"):
         else:
             raise TypeError(f"block Gibbs does not know how to sweep {type(model).__name__}")
 
-        def one_sweep(current, key):
-            return sweep(key, current, model, generator), None
-
-        keys = jax.random.split(rng_key, num_sweeps)
-        new_state, _ = jax.lax.scan(one_sweep, state, keys)
+        new_state = repeat(lambda key, current: sweep(key, current, model, generator),
+                           rng_key, state, num_sweeps)  # fmt: skip
         changed = (new_state.position != state.position).mean(dtype=jnp.float32)
         return new_state, BlockGibbsInfo(flip_fraction=changed)
 
     return step
+
+
+def repeat(update, rng_key: jax.Array, state, times: int):
+    """Apply ``update(key, state)`` ``times`` times with fresh keys. The key travels in the loop
+    carry (scanning over a stack of keys trips JAX's key-reuse checker under vmap)."""
+    if times == 1:
+        return update(rng_key, state)
+
+    def body(carry, _):
+        current, key = carry
+        key, key_update = jax.random.split(key)
+        return (update(key_update, current), key), None
+
+    (state, _), _ = jax.lax.scan(body, (state, rng_key), length=times)
+    return state
 
 
 def heat_bath(
