@@ -64,16 +64,48 @@ def test_check_detects_a_wrong_temperature(key):
     assert p_value < ALPHA
 
 
-def test_stencil_and_neighbour_list_paths_give_identical_chains(key):
-    lattice = ps.Ising.lattice((6, 4), field=0.25, beta=0.6)
-    graph = ps.Ising(nx.grid_2d_graph(6, 4, periodic=True), field=0.25, beta=0.6)
-    assert lattice.lattice_shape is not None and graph.lattice_shape is None
-    step = jax.jit(block_gibbs.build_kernel(num_sweeps=20))
-    start = lattice.uniform_configuration(key)
+def lattice_as_graph(shape, bonds):
+    graph = nx.Graph()
+    graph.add_nodes_from(np.ndindex(*shape))
+    for d in range(len(shape)):
+        for x in np.ndindex(*shape):
+            y = list(x)
+            y[d] = (y[d] + 1) % shape[d]
+            graph.add_edge(x, tuple(y), J=float(bonds[d][x]))
+    return graph
+
+
+def identical_chains(first, second, key, num_sweeps=20):
+    step = jax.jit(block_gibbs.build_kernel(num_sweeps=num_sweeps))
+    start = first.uniform_configuration(key)
     key_step = jax.random.key(7)
-    a, _ = step(jax.random.clone(key_step), block_gibbs.init(start, lattice), lattice)
-    b, _ = step(jax.random.clone(key_step), block_gibbs.init(start, graph), graph)
+    a, _ = step(jax.random.clone(key_step), block_gibbs.init(start, first), first)
+    b, _ = step(jax.random.clone(key_step), block_gibbs.init(start, second), second)
     np.testing.assert_array_equal(a.position, b.position)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6, 4)])
+def test_packed_checkerboard_and_neighbour_lists_give_identical_chains(shape, key):
+    lattice = ps.Ising.lattice(shape, field=0.25, beta=0.6)
+    graph = ps.Ising(lattice_as_graph(shape, np.ones((len(shape), *shape))), field=0.25, beta=0.6)
+    assert lattice.uniform_coupling is not None and graph.lattice_shape is None
+    identical_chains(lattice, graph, key)
+
+
+def test_stencil_with_bond_couplings_and_neighbour_lists_give_identical_chains(key):
+    shape = (6, 4)
+    bonds = np.random.default_rng(8).choice([-1.0, -0.5, 0.5, 1.0], size=(2, *shape))
+    lattice = ps.Ising.lattice(shape, coupling=bonds, field=0.25, beta=0.6)
+    graph = ps.Ising(lattice_as_graph(shape, bonds), coupling="J", field=0.25, beta=0.6)
+    assert lattice.uniform_coupling is None and lattice.lattice_shape == shape
+    identical_chains(lattice, graph, key)
+
+
+def test_packed_checkerboard_matches_exact_distribution(key):
+    model = ps.Ising.lattice((4, 4), coupling=-0.7, field=0.2, beta=0.5)  # disordered phase
+    assert model.uniform_coupling is not None
+    draws, _ = run(model, key, num_chains=8, num_draws=4000)
+    assert_matches_exact(model, draws)
 
 
 def test_step_compiles_once_per_shape(key):

@@ -71,6 +71,8 @@ def build_kernel(num_sweeps: int = 1, generator: str = "hash"):
         if isinstance(model, RBM):
             sweep = _rbm_sweep
         elif isinstance(model, PairwiseModel):
+            if model.uniform_coupling is not None:
+                return _packed_step(rng_key, state, model, generator, num_sweeps)
             sweep = _stencil_sweep if model.lattice_shape is not None else _block_sweep
         else:
             raise TypeError(f"block Gibbs does not know how to sweep {type(model).__name__}")
@@ -136,7 +138,7 @@ def _stencil_sweep(
         for d in range(len(shape)):
             terms.append(forward[d] * jnp.roll(values, -1, axis=d))
             terms.append(backward[d] * jnp.roll(values, 1, axis=d))
-        local = ordered_sum(jnp.stack(terms, axis=-1)) + field
+        local = ordered_sum(terms) + field
         new = heat_bath(uniforms(keys[color], counters, generator), local, model)
         grid = jnp.where(parity == color, new, grid)
     return state._replace(position=grid.reshape(-1))
@@ -154,3 +156,74 @@ def _rbm_sweep(
     visible_field = hidden.astype(jnp.float32) @ model.weights.T + model.visible_bias
     position = heat_bath(uniforms(key_visible, visible_sites, generator), visible_field, model)
     return BlockGibbsState(position, hidden)
+
+
+class _Checkerboard(NamedTuple):
+    """A periodic lattice with even extents split by colour and packed along its last axis:
+    colour c holds the sites of coordinate sum parity c, the one at ``(x', 2k + q_c(x'))`` at
+    ``[x', k]``, where ``q_c(x') = (c + sum(x')) % 2``. Each colour's neighbours of the other
+    colour are then a few rolls away, so a half-sweep touches only the sites it updates."""
+
+    offset: tuple[Array, Array]  # q_c, broadcastable to the packed shape
+    counters: tuple[Array, Array]  # global site indices, for the random numbers
+    field: tuple[Array, Array]
+
+
+def _checkerboard(model: PairwiseModel) -> _Checkerboard:
+    assert model.lattice_shape is not None
+    shape = model.lattice_shape
+    packed = (*shape[:-1], shape[-1] // 2)
+    parity = sum(
+        jax.lax.broadcasted_iota(jnp.uint32, (*shape[:-1], 1), d) for d in range(len(shape) - 1)
+    )
+    strides = jnp.cumprod(jnp.array((*shape[1:], 1), jnp.uint32)[::-1])[::-1]
+    base = sum(
+        jax.lax.broadcasted_iota(jnp.uint32, packed, d) * strides[d] for d in range(len(shape) - 1)
+    )
+    column = 2 * jax.lax.broadcasted_iota(jnp.uint32, packed, len(shape) - 1)
+    offsets = tuple((parity + color) % 2 for color in range(2))
+    counters = tuple(base + column + offset for offset in offsets)
+    field = tuple(model.field[c] for c in counters)
+    return _Checkerboard(offsets, counters, field)  # type: ignore[arg-type]
+
+
+def _pack(grid: Array, board: _Checkerboard) -> tuple[Array, Array]:
+    pairs = grid.reshape(*grid.shape[:-1], grid.shape[-1] // 2, 2)
+    return tuple(jnp.where(q == 0, pairs[..., 0], pairs[..., 1]) for q in board.offset)
+
+
+def _unpack(colors: tuple[Array, Array], board: _Checkerboard) -> Array:
+    first, second = colors
+    even = jnp.where(board.offset[0] == 0, first, second)
+    odd = jnp.where(board.offset[0] == 0, second, first)
+    return jnp.stack([even, odd], axis=-1).reshape(-1)
+
+
+def _packed_step(
+    rng_key: jax.Array, state: BlockGibbsState, model: PairwiseModel, generator: str, sweeps: int
+) -> tuple[BlockGibbsState, BlockGibbsInfo]:
+    assert model.lattice_shape is not None
+    board = _checkerboard(model)
+    colors = _pack(state.position.reshape(model.lattice_shape), board)
+    last = len(model.lattice_shape) - 1
+
+    def half_sweep(key, other, color):
+        neighbours = [other]
+        for axis in range(last):
+            neighbours += [jnp.roll(other, 1, axis), jnp.roll(other, -1, axis)]
+        neighbours.append(
+            jnp.where(board.offset[color] == 1, jnp.roll(other, -1, last), jnp.roll(other, 1, last))
+        )
+        total = ordered_sum([n.astype(jnp.int32) for n in neighbours])
+        local = model.uniform_coupling * total.astype(jnp.float32) + board.field[color]
+        return heat_bath(uniforms(key, board.counters[color], generator), local, model)
+
+    def sweep(key, current):
+        key_first, key_second = jax.random.split(key)
+        first = half_sweep(key_first, current[1], 0)
+        return first, half_sweep(key_second, first, 1)
+
+    new_colors = repeat(sweep, rng_key, colors, sweeps)
+    position = _unpack(new_colors, board)
+    changed = (position != state.position).mean(dtype=jnp.float32)
+    return state._replace(position=position), BlockGibbsInfo(flip_fraction=changed)

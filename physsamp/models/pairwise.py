@@ -36,6 +36,7 @@ class PairwiseModel(EnergyModel):
         "beta",
         "blocks",
         "bond_couplings",
+        "uniform_coupling",
     )
     pytree_aux_fields = ("lattice_shape",)
 
@@ -46,6 +47,8 @@ class PairwiseModel(EnergyModel):
     field: Float[Array, " sites"]
     blocks: tuple[Int[Array, " block"], ...]
     bond_couplings: Float[Array, "dims *lattice"] | None
+    #: the one coupling of a periodic lattice with even extents and equal bonds, else None
+    uniform_coupling: Float[Array, ""] | None
     lattice_shape: tuple[int, ...] | None
 
     def _build(
@@ -69,6 +72,7 @@ class PairwiseModel(EnergyModel):
         self.beta = check_beta(beta)
         self.lattice_shape = None
         self.bond_couplings = None
+        self.uniform_coupling = None
         if lattice is not None:
             shape, bond_couplings, bipartite = lattice
             neighbors, neighbor_couplings = _graph.lattice_neighbour_lists(shape, bond_couplings)
@@ -77,6 +81,9 @@ class PairwiseModel(EnergyModel):
                 self.lattice_shape = shape
                 self.bond_couplings = jnp.asarray(bond_couplings, dtype=jnp.float32)
                 coloring = np.indices(shape).sum(axis=0).ravel() % 2
+                wraps = len(edges) == len(shape) * num_sites  # periodic: every bond present
+                if wraps and np.all(bond_couplings == bond_couplings.flat[0]):
+                    self.uniform_coupling = jnp.asarray(bond_couplings.flat[0], jnp.float32)
         else:
             neighbors, neighbor_couplings = _graph.neighbour_lists(num_sites, edges, couplings)
         self.neighbors = jnp.asarray(neighbors, dtype=jnp.int32)
@@ -160,15 +167,18 @@ class PairwiseModel(EnergyModel):
         return values.reshape(*values.shape[:-1], *self.lattice_shape)
 
 
-def ordered_sum(terms: Float[Array, "... degree"]) -> Float[Array, "..."]:
-    """Sum over the last axis strictly left to right for short rows, so that a lattice's
-    neighbour-list path and its stencil path round identically."""
-    degree = terms.shape[-1]
-    if degree > 16:
+def ordered_sum(terms: Float[Array, "... degree"] | list[Array]) -> Float[Array, "..."]:
+    """Sum over the last axis (or a list of arrays) strictly left to right for short rows, so
+    that a lattice's neighbour-list path and its stencil path round identically."""
+    if isinstance(terms, list):
+        parts = terms
+    elif terms.shape[-1] > 16:
         return terms.sum(axis=-1)
-    total = terms[..., 0]
-    for k in range(1, degree):
-        total = total + terms[..., k]
+    else:
+        parts = [terms[..., k] for k in range(terms.shape[-1])]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
     return total
 
 
