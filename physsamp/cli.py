@@ -50,8 +50,9 @@ def demo(out: Path, size: int, num_samples: int, num_chains: int) -> int:
     print(summary.to_string())
     estimate = float(summary.loc["energy", "mean"])
     error = float(summary.loc["energy", "mcse_mean"])
+    deviation = abs(estimate - exact_energy) / error
     print(f"\nenergy per site: {estimate:.5f} +- {error:.5f} (MCSE); exact (Kaufman 1949) "
-          f"{exact_energy:.5f}; off by {abs(estimate - exact_energy) / error:.1f} MCSE")  # fmt: skip
+          f"{exact_energy:.5f}; off by {deviation:.1f} MCSE")  # fmt: skip
     print(f"wall time {elapsed:.1f} s including compilation")
 
     axes = az.plot_trace(idata, var_names=["energy", "abs_magnetization"], compact=True)
@@ -80,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="physsamp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="sample the 2D Ising model at beta_c; report")
-    demo_parser.add_argument("--out", type=Path, default=Path("physsamp-demo"),
-                             help="folder for the report and figures (default: ./physsamp-demo)")
+    demo_parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("physsamp-demo"),
+        help="folder for the report and figures (default: ./physsamp-demo)",
+    )
     demo_parser.add_argument("--size", type=int, default=32, help="lattice side (default 32)")
     demo_parser.add_argument("--samples", type=int, default=2000, help="draws per chain")
     demo_parser.add_argument("--chains", type=int, default=4, help="number of chains")

@@ -107,8 +107,7 @@ def log_partition(model: EnergyModel) -> float:
         model = model.transposed()
     _check_size(model.num_sites, "sites")
     partial_sums = [
-        _logsumexp(_log_weights(model, _to_units(model, bits)))
-        for bits in _chunks(model.num_sites)
+        _logsumexp(_log_weights(model, _to_units(model, bits))) for bits in _chunks(model.num_sites)
     ]
     return _logsumexp(np.array(partial_sums))
 

@@ -3,10 +3,10 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from models_fixtures import random_boltzmann, random_ising, random_rbm
 
 import physsamp as ps
 from physsamp import exact
-from models_fixtures import random_boltzmann, random_ising, random_rbm
 
 
 def test_states_order_and_index():

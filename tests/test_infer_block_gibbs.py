@@ -7,10 +7,10 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 from numpyro.infer import MCMC, Predictive
+from stats import assert_matches_exact
 
 import physsamp as ps
 from physsamp import exact
-from stats import assert_matches_exact
 
 MODEL = ps.Ising(nx.cycle_graph(7), coupling=0.8, field=0.2, beta=1.0)
 
@@ -102,7 +102,7 @@ def test_latent_parameters_are_refused():
         beta = numpyro.sample("beta", dist.Uniform(0.1, 1.0))
         numpyro.sample("spins", ps.Ising(nx.cycle_graph(4), beta=beta))
 
-    with pytest.raises(ValueError, match="samples physsamp sites only|doubly intractable"):
+    with pytest.raises(ValueError, match=r"samples physsamp sites only|doubly intractable"):
         run(ps.infer.BlockGibbs(model))
 
 

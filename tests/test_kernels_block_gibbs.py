@@ -2,11 +2,11 @@ import jax
 import networkx as nx
 import numpy as np
 import pytest
+from models_fixtures import random_boltzmann, random_ising, random_rbm
+from stats import ALPHA, assert_matches_exact, chi_square_against_exact
 
 import physsamp as ps
 from physsamp.kernels import block_gibbs, sample_chains
-from stats import assert_matches_exact, chi_square_against_exact, ALPHA
-from models_fixtures import random_boltzmann, random_ising, random_rbm
 
 NUM_CHAINS, NUM_DRAWS = 16, 3000
 

@@ -6,16 +6,18 @@ import jax.numpy as jnp
 import networkx as nx
 import numpy as np
 import pytest
+from models_fixtures import random_boltzmann, random_ising
 
 import physsamp as ps
-from models_fixtures import random_boltzmann, random_ising
 
 
 def brute_force_energy(graph, couplings, fields, x):
     nodes = list(graph.nodes)
     index = {n: i for i, n in enumerate(nodes)}
-    energy = -sum(c * x[index[u]] * x[index[v]] for (u, v), c in zip(graph.edges, couplings))
-    return energy - sum(f * xi for f, xi in zip(fields, x))
+    energy = -sum(
+        c * x[index[u]] * x[index[v]] for (u, v), c in zip(graph.edges, couplings, strict=True)
+    )
+    return energy - sum(f * xi for f, xi in zip(fields, x, strict=True))
 
 
 def test_ising_energy_matches_definition_on_labelled_graph():
@@ -46,9 +48,9 @@ def test_boltzmann_machine_energy_and_spin_form():
     spin_model = ps.Ising(nx.empty_graph(8), beta=1.3)  # placeholder for arrays
     s = 2.0 * x - 1.0
     edges = np.asarray(model.edges)
-    ising_energy = -(s[:, edges[:, 0]] * s[:, edges[:, 1]]) @ np.asarray(couplings) - s @ np.asarray(
-        fields
-    )
+    ising_energy = -(s[:, edges[:, 0]] * s[:, edges[:, 1]]) @ np.asarray(
+        couplings
+    ) - s @ np.asarray(fields)
     np.testing.assert_allclose(model.energy(x), ising_energy + float(offset), atol=1e-4)
     assert spin_model.num_sites == 8
 
@@ -117,7 +119,10 @@ def test_model_is_a_pytree():
         (lambda: ps.Ising(nx.path_graph(3), beta=-1.0), "non-negative"),
         (lambda: ps.Ising(nx.path_graph(3), beta=np.nan), "finite"),
         (lambda: ps.Ising(nx.path_graph(3), coupling="J"), "no attribute 'J'"),
-        (lambda: ps.Ising.from_matrix([[0, 0.5], [0.1, 0]]), r"J\[0, 1\] = 0.5 but J\[1, 0\] = 0.1"),
+        (
+            lambda: ps.Ising.from_matrix([[0, 0.5], [0.1, 0]]),
+            r"J\[0, 1\] = 0.5 but J\[1, 0\] = 0.1",
+        ),
         (lambda: ps.Ising.from_matrix([[1.0, 0], [0, 0]]), "diagonal"),
         (lambda: ps.Ising.lattice((4, 2)), "extent >= 3"),
         (lambda: ps.Ising.lattice((4, 4), coupling=np.ones(3)), "lattice coupling"),
@@ -143,7 +148,7 @@ def test_out_of_support_values_raise_with_validation():
 
 
 def test_sample_explains_how_to_sample():
-    with pytest.raises(NotImplementedError, match="physsamp.infer.BlockGibbs"):
+    with pytest.raises(NotImplementedError, match=r"physsamp\.infer\.BlockGibbs"):
         ps.Ising(nx.path_graph(3)).sample(jax.random.key(0))
 
 

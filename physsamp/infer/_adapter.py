@@ -81,7 +81,9 @@ def find_physics_sites(
     sites = {
         name: site["fn"]
         for name, site in traced.items()
-        if site["type"] == "sample" and not site["is_observed"] and isinstance(site["fn"], EnergyModel)
+        if site["type"] == "sample"
+        and not site["is_observed"]
+        and isinstance(site["fn"], EnergyModel)
     }
     if not sites:
         raise ValueError(
@@ -166,9 +168,7 @@ class PhysicsKernel(MCMCKernel):
 
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         model_kwargs = {} if model_kwargs is None else model_kwargs
-        self._sites = find_physics_sites(
-            self._model, model_args, model_kwargs, type(self).__name__
-        )
+        self._sites = find_physics_sites(self._model, model_args, model_kwargs, type(self).__name__)
         self._vectorized = _batched(rng_key)
         if self._vectorized:
             state = jax.vmap(self._init_one)(rng_key, init_params)
@@ -181,7 +181,7 @@ class PhysicsKernel(MCMCKernel):
         sites = self.sites
         rng_key, *site_keys = jax.random.split(rng_key, len(sites) + 1)
         kernel_state, z = {}, {}
-        for key, (name, model) in zip(site_keys, sites.items()):
+        for key, (name, model) in zip(site_keys, sites.items(), strict=True):
             if init_params is not None and name in init_params:
                 position = jnp.asarray(init_params[name])
                 model.check_values(position)
@@ -211,7 +211,7 @@ class PhysicsKernel(MCMCKernel):
     def _sample_one(self, state: PhysicsState) -> PhysicsState:
         rng_key, *site_keys = jax.random.split(state.rng_key, len(self.sites) + 1)
         kernel_state, z, infos = {}, {}, {}
-        for key, (name, model) in zip(site_keys, self.sites.items()):
+        for key, (name, model) in zip(site_keys, self.sites.items(), strict=True):
             kernel_state[name], infos[name] = self.kernel_step(key, state.kernel_state[name], model)
             z[name] = self.kernel_position(kernel_state[name])
         potential = sum(-model.log_prob(z[name]) for name, model in self.sites.items())

@@ -114,7 +114,7 @@ def _block_sweep(
 ) -> BlockGibbsState:
     x = state.position
     keys = jax.random.split(rng_key, model.num_colors)
-    for key, sites in zip(keys, model.blocks):
+    for key, sites in zip(keys, model.blocks, strict=True):
         field = model.local_field(x, sites)
         x = x.at[sites].set(heat_bath(uniforms(key, sites, generator), field, model))
     return state._replace(position=x)

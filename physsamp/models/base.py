@@ -105,7 +105,7 @@ class EnergyModel(Distribution):
         values = np.asarray(x)
         if values.shape[-1:] != (self.num_sites,):
             raise ValueError(f"expected a last axis of {self.num_sites} sites, got {values.shape}")
-        return dict(zip(self.nodes, values.T))
+        return dict(zip(self.nodes, values.T, strict=True))
 
     def uniform_configuration(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()):
         """Independent uniform units: the exact distribution at beta = 0."""

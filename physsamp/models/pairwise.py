@@ -46,7 +46,7 @@ class PairwiseModel(EnergyModel):
     neighbor_couplings: Float[Array, "sites degree"]
     field: Float[Array, " sites"]
     blocks: tuple[Int[Array, " block"], ...]
-    bond_couplings: Float[Array, "dims *lattice"] | None
+    bond_couplings: Float[Array, "dims ..."] | None
     #: the one coupling of a periodic lattice with even extents and equal bonds, else None
     uniform_coupling: Float[Array, ""] | None
     lattice_shape: tuple[int, ...] | None

@@ -81,8 +81,10 @@ class RBM(EnergyModel):
         """:math:`E(v, h) = -v^T W h - a^T v - b^T h`."""
         v = jnp.asarray(visible).astype(jnp.float32)
         h = jnp.asarray(hidden).astype(jnp.float32)
-        return -jnp.einsum("...i,ij,...j->...", v, self.weights, h) - v @ self.visible_bias - (
-            h @ self.hidden_bias
+        return (
+            -jnp.einsum("...i,ij,...j->...", v, self.weights, h)
+            - v @ self.visible_bias
+            - (h @ self.hidden_bias)
         )
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
