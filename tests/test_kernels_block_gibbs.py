@@ -3,10 +3,11 @@ import networkx as nx
 import numpy as np
 import pytest
 from models_fixtures import random_boltzmann, random_ising, random_rbm
-from stats import ALPHA, assert_matches_exact, chi_square_against_exact
+from stats import ALPHA, assert_matches_exact, assert_mean_close, chi_square_against_exact
 
 import physsamp as ps
 from physsamp.kernels import block_gibbs, sample_chains
+from physsamp.lattice_exact import BETA_CRITICAL, ising2d_energy_per_site
 
 NUM_CHAINS, NUM_DRAWS = 16, 3000
 
@@ -130,3 +131,34 @@ def test_info_reports_flip_fraction(key):
     _, infos = run(model, key, num_chains=2, num_draws=50)
     assert infos.flip_fraction.shape == (2, 50)
     assert abs(float(infos.flip_fraction.mean()) - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("beta", [0.3, BETA_CRITICAL, 0.6])
+def test_lattice_energy_matches_kaufman(beta, key):
+    size = 16
+    model = ps.Ising.lattice((size, size), beta=beta)
+    key_init, key_warm, key_run = jax.random.split(key, 3)
+    starts = model.uniform_configuration(key_init, (8,))
+    states = jax.vmap(block_gibbs.init, (0, None))(starts, model)
+    step = block_gibbs.build_kernel()
+    states, _, _ = sample_chains(key_warm, step, states, model, num_draws=1, thinning=500)
+    _, draws, _ = sample_chains(key_run, step, states, model, num_draws=4000)
+    energy = np.asarray(model.energy(draws)) / model.num_sites
+    assert_mean_close(energy, ising2d_energy_per_site(size, size, beta))
+
+
+def test_dense_model_loops_over_many_blocks_and_matches_exact(key):
+    rng = np.random.default_rng(9)
+    matrix = rng.normal(0, 1 / np.sqrt(10), (10, 10))
+    matrix = np.triu(matrix, 1) + np.triu(matrix, 1).T
+    model = ps.Ising.from_matrix(matrix, field=rng.normal(0, 0.3, 10), beta=1.5)
+    assert model.num_colors > block_gibbs.MAX_UNROLLED_BLOCKS
+    draws, _ = run(model, key)
+    assert_matches_exact(model, draws)
+
+
+def test_hopfield_samples_as_a_pairwise_model(key):
+    patterns = np.where(np.random.default_rng(10).random((2, 10)) < 0.5, -1, 1)
+    model = ps.Hopfield.from_patterns(patterns, beta=2.0)
+    draws, _ = run(model, key)
+    assert_matches_exact(model, draws)

@@ -109,14 +109,44 @@ def heat_bath(
     return jnp.where(uniform < probability_up, up, down).astype(jnp.int8)
 
 
+#: beyond this many colour classes a sweep loops over them instead of unrolling
+MAX_UNROLLED_BLOCKS = 8
+
+
 def _block_sweep(
     rng_key: jax.Array, state: BlockGibbsState, model: PairwiseModel, generator: str
 ) -> BlockGibbsState:
+    if model.num_colors > MAX_UNROLLED_BLOCKS:
+        return _looped_block_sweep(rng_key, state, model, generator)
     x = state.position
     keys = jax.random.split(rng_key, model.num_colors)
     for key, sites in zip(keys, model.blocks, strict=True):
         field = model.local_field(x, sites)
         x = x.at[sites].set(heat_bath(uniforms(key, sites, generator), field, model))
+    return state._replace(position=x)
+
+
+def _looped_block_sweep(
+    rng_key: jax.Array, state: BlockGibbsState, model: PairwiseModel, generator: str
+) -> BlockGibbsState:
+    """Many colour classes (dense models: one site each) in a loop, so that compile time does
+    not grow with their number. Classes are padded to one size with an out-of-range site whose
+    reads are clamped and whose writes are dropped."""
+    width = max(len(block) for block in model.blocks)
+    padding = model.num_sites
+    table = jnp.stack(
+        [jnp.pad(block, (0, width - len(block)), constant_values=padding) for block in model.blocks]
+    )
+
+    def update(carry, sites):
+        x, key = carry
+        key, key_block = jax.random.split(key)
+        readable = jnp.minimum(sites, padding - 1)
+        field = model.local_field(x, readable)
+        new = heat_bath(uniforms(key_block, readable, generator), field, model)
+        return (x.at[sites].set(new, mode="drop"), key), None
+
+    (x, _), _ = jax.lax.scan(update, (state.position, rng_key), table)
     return state._replace(position=x)
 
 
