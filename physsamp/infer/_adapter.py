@@ -128,7 +128,7 @@ class PhysicsKernel(MCMCKernel):
     and ``kernel_position(state)``.
     """
 
-    sample_field = "z"
+    sample_field = "z"  # type: ignore[assignment]
 
     def __init__(self, model: Callable):
         if not callable(model):

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -68,21 +69,23 @@ def build_kernel(num_sweeps: int = 1, generator: str = "hash"):
     def step(
         rng_key: jax.Array, state: BlockGibbsState, model: EnergyModel
     ) -> tuple[BlockGibbsState, BlockGibbsInfo]:
-        if isinstance(model, RBM):
-            sweep = _rbm_sweep
-        elif isinstance(model, PairwiseModel):
-            if model.uniform_coupling is not None:
-                return _packed_step(rng_key, state, model, generator, num_sweeps)
-            sweep = _stencil_sweep if model.lattice_shape is not None else _block_sweep
-        else:
-            raise TypeError(f"block Gibbs does not know how to sweep {type(model).__name__}")
-
+        if isinstance(model, PairwiseModel) and model.uniform_coupling is not None:
+            return _packed_step(rng_key, state, model, generator, num_sweeps)
+        sweep = _sweep_for(model)
         new_state = repeat(lambda key, current: sweep(key, current, model, generator),
                            rng_key, state, num_sweeps)  # fmt: skip
         changed = (new_state.position != state.position).mean(dtype=jnp.float32)
         return new_state, BlockGibbsInfo(flip_fraction=changed)
 
     return step
+
+
+def _sweep_for(model: EnergyModel) -> Callable:
+    if isinstance(model, RBM):
+        return _rbm_sweep
+    if isinstance(model, PairwiseModel):
+        return _stencil_sweep if model.lattice_shape is not None else _block_sweep
+    raise TypeError(f"block Gibbs does not know how to sweep {type(model).__name__}")
 
 
 def repeat(update, rng_key: jax.Array, state, times: int):
@@ -219,7 +222,8 @@ def _checkerboard(model: PairwiseModel) -> _Checkerboard:
 
 def _pack(grid: Array, board: _Checkerboard) -> tuple[Array, Array]:
     pairs = grid.reshape(*grid.shape[:-1], grid.shape[-1] // 2, 2)
-    return tuple(jnp.where(q == 0, pairs[..., 0], pairs[..., 1]) for q in board.offset)
+    first, second = (jnp.where(q == 0, pairs[..., 0], pairs[..., 1]) for q in board.offset)
+    return first, second
 
 
 def _unpack(colors: tuple[Array, Array], board: _Checkerboard) -> Array:
@@ -232,7 +236,8 @@ def _unpack(colors: tuple[Array, Array], board: _Checkerboard) -> Array:
 def _packed_step(
     rng_key: jax.Array, state: BlockGibbsState, model: PairwiseModel, generator: str, sweeps: int
 ) -> tuple[BlockGibbsState, BlockGibbsInfo]:
-    assert model.lattice_shape is not None
+    assert model.lattice_shape is not None and model.uniform_coupling is not None
+    coupling = model.uniform_coupling
     board = _checkerboard(model)
     colors = _pack(state.position.reshape(model.lattice_shape), board)
     last = len(model.lattice_shape) - 1
@@ -245,7 +250,7 @@ def _packed_step(
             jnp.where(board.offset[color] == 1, jnp.roll(other, -1, last), jnp.roll(other, 1, last))
         )
         total = ordered_sum([n.astype(jnp.int32) for n in neighbours])
-        local = model.uniform_coupling * total.astype(jnp.float32) + board.field[color]
+        local = coupling * total.astype(jnp.float32) + board.field[color]
         return heat_bath(uniforms(key, board.counters[color], generator), local, model)
 
     def sweep(key, current):

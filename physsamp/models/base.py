@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float
 from numpyro.distributions import Distribution, constraints
 
@@ -48,7 +49,7 @@ class NodeLabels:
 
 def check_beta(beta: Any) -> jax.Array:
     """Validate an inverse temperature (when it is concrete) and return it as a float array."""
-    if isinstance(beta, jax.core.Tracer):
+    if isinstance(beta, Tracer):
         return beta
     value = np.asarray(beta, dtype=np.float64)
     if value.shape != ():
@@ -123,7 +124,7 @@ class EnergyModel(Distribution):
     def check_values(self, value: ArrayLike) -> None:
         """Raise ``ValueError`` for a concrete ``value`` outside the support or of a wrong
         shape."""
-        if isinstance(value, jax.core.Tracer):
+        if isinstance(value, Tracer):
             return
         array = np.asarray(value)
         if array.shape[-1:] != (self.num_sites,):

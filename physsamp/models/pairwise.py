@@ -262,7 +262,7 @@ class Ising(PairwiseModel):
     """
 
     unit_values: ClassVar[tuple[int, int]] = (-1, 1)
-    support = spins
+    support = spins  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -355,7 +355,7 @@ class BoltzmannMachine(PairwiseModel):
     """
 
     unit_values: ClassVar[tuple[int, int]] = (0, 1)
-    support = binary_units
+    support = binary_units  # type: ignore[assignment]
 
     def __init__(
         self,

@@ -35,7 +35,7 @@ class RBM(EnergyModel):
     """
 
     unit_values: ClassVar[tuple[int, int]] = (0, 1)
-    support = binary_units
+    support = binary_units  # type: ignore[assignment]
     pytree_data_fields = ("weights", "visible_bias", "hidden_bias", "beta")
     pytree_aux_fields = ()
 
