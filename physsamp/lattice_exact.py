@@ -55,8 +55,8 @@ References:
 
 Example:
     >>> from physsamp.lattice_exact import BETA_CRITICAL, ising2d_energy_per_site
-    >>> round(BETA_CRITICAL, 12)
-    0.440686793509
+    >>> round(BETA_CRITICAL, 10)
+    0.4406867935
     >>> round(ising2d_energy_per_site(4, 4, 0.0), 12)  # independent spins
     0.0
 """
@@ -154,7 +154,9 @@ def _kaufman(rows: int, cols: int, reduced: float) -> tuple[float, float, float]
     """Return log Z and its first two derivatives in K = beta J for K > 0.
 
     The factors of each of Kaufman's four products are written so that nothing over- or
-    underflows and no two large numbers are subtracted (see the module docstring).
+    underflows up to K = MAX_REDUCED_COUPLING and the relative weights of the four terms come
+    from small quantities (see the module docstring). What cancellation remains is in sums
+    over modes, which costs about 1e-16 per site in absolute terms.
     """
     m = rows
     s = math.sinh(2.0 * reduced)  # sinh 2K
@@ -199,18 +201,20 @@ def _kaufman(rows: int, cols: int, reduced: float) -> tuple[float, float, float]
     d2base = 0.5 * m * d2log_lam
     q = np.exp(-m * gamma)  # in (0, 1)
 
-    # log of (2 lambda)^(m/2) (1 + q) [cosh type] and (1 - q) [sinh type], with derivatives
-    cosh_log = base + np.log1p(q)
-    cosh_d1 = dbase - m * dgamma * q / (1.0 + q)
-    cosh_d2 = d2base - m * (d2gamma * q / (1.0 + q) - m * dgamma**2 * q / (1.0 + q) ** 2)
-    sinh_log = base + np.log1p(-q)
-    sinh_d1 = dbase + m * dgamma * q / (1.0 - q)
-    sinh_d2 = d2base + m * (d2gamma * q / (1.0 - q) - m * dgamma**2 * q / (1.0 - q) ** 2)
-
+    # Per factor: log of (1 + q) [cosh type] or (1 - q) [sinh type] and the first two
+    # K-derivatives of log[(2 lambda)^(m/2) (1 +- q)].
+    q_over_1pq = q / (1.0 + q)
+    q_over_1mq = q / (1.0 - q)
+    cosh_log = np.log1p(q)
+    cosh_d1 = dbase - m * dgamma * q_over_1pq
+    cosh_d2 = d2base - m * (d2gamma - m * dgamma**2 / (1.0 + q)) * q_over_1pq
+    sinh_log = np.log1p(-q)
+    sinh_d1 = dbase + m * dgamma * q_over_1mq
+    sinh_d2 = d2base + m * (d2gamma - m * dgamma**2 / (1.0 - q)) * q_over_1mq
     odd = k % 2 == 1
     even = ~odd
 
-    # ---- mode k = 0: (e^{2K} - 1)^m +- (1 + e^{-2K})^m, i.e. weights w_a, w_b of two exponentials
+    # ---- mode k = 0: (e^{2K} - 1)^m +- (1 + e^{-2K})^m = e^{log_ab} (w_a +- w_b)
     exp_m2k = math.exp(-2.0 * reduced)
     log_a = m * math.log(math.expm1(2.0 * reduced))
     log_b = m * math.log1p(exp_m2k)
@@ -222,39 +226,50 @@ def _kaufman(rows: int, cols: int, reduced: float) -> tuple[float, float, float]
     w_a = math.exp(log_a - log_ab)
     w_b = math.exp(log_b - log_ab)
 
-    # Each term T_i is e^{l_i} times a combination of weights; its K-derivatives in units of
-    # e^{l_i} are collected so that d log Z and d^2 log Z come out as weighted averages.
+    # The four products share the large factor prod_{k odd} (2 lambda_k)^(m/2). Taking it out
+    # first keeps the terms' relative weights accurate: otherwise they would be differences
+    # of numbers of size ln Z ~ N, good only to ulp(N) (1e-10 for N = 1e6).
+    log_shared = float(np.sum(base[odd]))
+    # even-minus-odd base as one alternating sum, whose terms nearly cancel pairwise
+    log_even_extra = log_ab + float(np.sum(np.where(even, base, -base)))
+
+    # Each term is exp(log_rel) * sum_j weight_j, where component j has K-derivatives
+    # (slope_j, curvature_j) of its log; d log Z and d^2 log Z are then weighted averages.
+    def sums(mask: np.ndarray, log1p_q: np.ndarray, d1: np.ndarray, d2: np.ndarray):
+        return float(np.sum(log1p_q[mask])), float(np.sum(d1[mask])), float(np.sum(d2[mask]))
+
+    log1, slope1, curv1 = sums(odd, cosh_log, cosh_d1, cosh_d2)
+    log2, slope2, curv2 = sums(odd, sinh_log, sinh_d1, sinh_d2)
+    log3, slope3, curv3 = sums(even, cosh_log, cosh_d1, cosh_d2)
+    log4, slope4, curv4 = sums(even, sinh_log, sinh_d1, sinh_d2)
     terms = [
-        (float(np.sum(cosh_log[odd])), float(np.sum(cosh_d1[odd])), float(np.sum(cosh_d2[odd]))),
-        (float(np.sum(sinh_log[odd])), float(np.sum(sinh_d1[odd])), float(np.sum(sinh_d2[odd]))),
-    ]
-    mixed = [
-        (log_ab + float(np.sum(cosh_log[even])), cosh_d1[even].sum(), cosh_d2[even].sum(), 1.0),
-        (log_ab + float(np.sum(sinh_log[even])), sinh_d1[even].sum(), sinh_d2[even].sum(), -1.0),
+        (log1, [(1.0, slope1, curv1)]),
+        (log2, [(1.0, slope2, curv2)]),
+        (
+            log_even_extra + log3,
+            [(w_a, d1_a + slope3, d2_a + curv3), (w_b, d1_b + slope3, d2_b + curv3)],
+        ),
+        # Z_4 < 0 above T_c: the (1 + e^{-2K})^m component enters with a minus sign
+        (
+            log_even_extra + log4,
+            [(w_a, d1_a + slope4, d2_a + curv4), (-w_b, d1_b + slope4, d2_b + curv4)],
+        ),
     ]
 
-    log_max = max([t[0] for t in terms] + [t[0] for t in mixed])
-    total = sum(math.exp(t[0] - log_max) for t in terms)
-    total += sum(math.exp(t[0] - log_max) * (w_a + t[3] * w_b) for t in mixed)
-    if not total > 0.0:  # cannot happen for K > 0; guards against silent NaN
+    log_max = max(log_rel for log_rel, _ in terms)
+    total = sum(math.exp(log_rel - log_max) * sum(c[0] for c in comps) for log_rel, comps in terms)
+    if not total > 0.0:  # cannot happen for K > 0; guards against a silent NaN
         raise FloatingPointError(f"Kaufman sum is not positive ({total}) at K = {reduced}")
     log_total = log_max + math.log(total)
+    scaled = [(math.exp(log_rel - log_total), comps) for log_rel, comps in terms]
 
-    weights = [math.exp(t[0] - log_total) for t in terms]
-    mixed_weights = [math.exp(t[0] - log_total) for t in mixed]
-    mean_d1 = sum(w * t[1] for w, t in zip(weights, terms, strict=True))
-    mean_d1 += sum(
-        w * (w_a * (d1_a + t[1]) + sign * w_b * (d1_b + t[1]))
-        for w, (*t, sign) in zip(mixed_weights, mixed, strict=True)
+    mean_slope = sum(scale * sum(w * s1 for w, s1, _ in comps) for scale, comps in scaled)
+    # d^2 log Z = weighted curvature + weighted spread of the slopes (no E[x^2] - E[x]^2)
+    second = sum(
+        scale * sum(w * (c2 + (s1 - mean_slope) ** 2) for w, s1, c2 in comps)
+        for scale, comps in scaled
     )
-    # second derivative of log Z = within-term curvature + spread of the terms' slopes
-    second = sum(w * (t[2] + (t[1] - mean_d1) ** 2) for w, t in zip(weights, terms, strict=True))
-    for w, (_, slope, curvature, sign) in zip(mixed_weights, mixed, strict=True):
-        part_a = d2_a + curvature + (d1_a + slope - mean_d1) ** 2
-        part_b = d2_b + curvature + (d1_b + slope - mean_d1) ** 2
-        second += w * (w_a * part_a + sign * w_b * part_b)
-
-    return log_total - math.log(2.0), float(mean_d1), float(second)
+    return log_shared + log_total - math.log(2.0), float(mean_slope), float(second)
 
 
 def _log_partition_derivatives(rows: int, cols: int, reduced: float) -> tuple[float, float, float]:
@@ -263,7 +278,8 @@ def _log_partition_derivatives(rows: int, cols: int, reduced: float) -> tuple[fl
     if reduced < _TINY_REDUCED_COUPLING:
         # independent bonds: Z = 2^N cosh(K)^(2N) up to corrections below float64 resolution
         log_z = num_sites * (math.log(2.0) + 2.0 * math.log(math.cosh(reduced)))
-        return log_z, 2.0 * num_sites * math.tanh(reduced), 2.0 * num_sites
+        sech_sq = 1.0 / math.cosh(reduced) ** 2
+        return log_z, 2.0 * num_sites * math.tanh(reduced), 2.0 * num_sites * sech_sq
     return _kaufman(rows, cols, reduced)
 
 
@@ -274,7 +290,8 @@ def ising2d_log_partition(L1: int, L2: int, beta: float, coupling: float = 1.0) 
     every one of the ``2 * L1 * L2`` nearest-neighbour bonds counted once, from Kaufman's
     four-product formula (B. Kaufman, Phys. Rev. 76, 1232 (1949); P. D. Beale, Phys. Rev.
     Lett. 76, 78 (1996)) evaluated in log space; see the module docstring. Cost is
-    ``O(L2)``; accurate to a few ulps of ``ln Z`` for sides up to thousands.
+    ``O(L2)``. Relative error about 1e-15 (checked against enumeration, transfer matrices and
+    Onsager's limit at sides up to 1024).
 
     Args:
         L1: number of rows, at least 3.
@@ -297,7 +314,7 @@ def ising2d_log_partition(L1: int, L2: int, beta: float, coupling: float = 1.0) 
         >>> ising2d_log_partition(4, 4, 0.0) == 16 * math.log(2)
         True
         >>> round(ising2d_log_partition(4, 4, 0.5), 10)
-        18.5938054093
+        17.1053671187
     """
     rows, cols, _, _, reduced = _reduced_coupling(L1, L2, beta, coupling)
     return _log_partition_derivatives(rows, cols, reduced)[0]
@@ -315,18 +332,16 @@ def ising2d_energy_per_site(L1: int, L2: int, beta: float, coupling: float = 1.0
 
     Example:
         >>> round(ising2d_energy_per_site(4, 4, 0.5), 10)
-        -1.8187052373
+        -1.7553802888
         >>> ising2d_energy_per_site(3, 3, 0.0)
         0.0
     """
     rows, cols, _, coupling_value, reduced = _reduced_coupling(L1, L2, beta, coupling)
     slope = _log_partition_derivatives(rows, cols, reduced)[1]
-    return -abs(coupling_value) * slope / (rows * cols)
+    return -abs(coupling_value) * slope / (rows * cols) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def ising2d_specific_heat_per_site(
-    L1: int, L2: int, beta: float, coupling: float = 1.0
-) -> float:
+def ising2d_specific_heat_per_site(L1: int, L2: int, beta: float, coupling: float = 1.0) -> float:
     """Exact specific heat per site of the zero-field Ising model on an ``L1 x L2`` torus.
 
     :math:`C / N = \\beta^2 \\operatorname{Var}(E) / N
@@ -334,15 +349,16 @@ def ising2d_specific_heat_per_site(
     second derivative of Kaufman's formula (B. Kaufman, Phys. Rev. 76, 1232 (1949));
     arguments as for :func:`ising2d_log_partition`. Accurate to about 1e-12 relative for
     ``beta |J| <~ 1``; deep in the ordered phase, where ``C`` is exponentially small, the
-    relative error grows (about 1e-9 at ``beta J = 2``).
+    relative error grows (about 1e-10 at ``beta J = 2``).
 
     Example:
         >>> round(ising2d_specific_heat_per_site(4, 4, 0.5), 10)
-        0.4686005094
+        0.6055326572
     """
     rows, cols, _, _, reduced = _reduced_coupling(L1, L2, beta, coupling)
     curvature = _log_partition_derivatives(rows, cols, reduced)[2]
-    return reduced * reduced * curvature / (rows * cols)
+    # a variance: rounding deep in the ordered phase (true C ~ e^{-8 beta J}) may dip below 0
+    return max(reduced * reduced * curvature / (rows * cols), 0.0)
 
 
 # --------------------------------------------------------------------------- infinite lattice
@@ -407,13 +423,13 @@ def _two_over_pi_ellipk_minus_one(parameter: float, complement: float) -> float:
     complementary parameter ``1 - m`` passed directly so nothing is lost near m = 1).
     """
     if parameter < 0.5:
-        term, total, j = 1.0, 0.0, 0
-        while True:
-            j += 1
+        term, total = 1.0, 0.0
+        for j in range(1, 200):  # parameter < 0.5 converges to 1e-17 within ~60 terms
             term *= ((2 * j - 1) / (2 * j)) ** 2 * parameter
             total += term
-            if term < 1e-17 * total:
-                return total
+            if term <= 1e-17 * total:
+                break
+        return total
     return 2.0 / math.pi * float(special.ellipkm1(complement)) - 1.0
 
 
@@ -469,12 +485,13 @@ def yang_magnetization(beta: float, coupling: float = 1.0) -> float:
         >>> yang_magnetization(0.3)
         0.0
         >>> round(yang_magnetization(0.6), 10)
-        0.9741610451
+        0.9736086674
     """
     beta_value, coupling_value = _check_beta_coupling(beta, coupling)
     reduced = beta_value * coupling_value
     if reduced <= BETA_CRITICAL:
         return 0.0
-    inv_s_sq = 1.0 / math.sinh(2.0 * reduced) ** 2
+    inv_s = 1.0 / math.sinh(2.0 * reduced)
+    inv_s_sq = inv_s * inv_s
     # 1 - s^-4 = (1 - s^-2)(1 + s^-2) keeps relative accuracy just above T_c
     return ((1.0 - inv_s_sq) * (1.0 + inv_s_sq)) ** 0.125
