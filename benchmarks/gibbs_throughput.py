@@ -41,7 +41,7 @@ def physsamp_rate(size: int, num_chains: int, budget: float) -> tuple[float, flo
     step = jax.jit(jax.vmap(block_gibbs.build_kernel(num_sweeps=num_sweeps), (0, 0, None)))
     starts = model.uniform_configuration(jax.random.key(0), (num_chains,))
     states = jax.vmap(block_gibbs.init, (0, None))(starts, model)
-    states, compile_and_run = timed(step, jax.random.split(jax.random.key(1), num_chains),
+    (states, _), compile_and_run = timed(step, jax.random.split(jax.random.key(1), num_chains),
                                     states, model)  # fmt: skip
     _, elapsed = timed(step, jax.random.split(jax.random.key(2), num_chains), states, model)
     return size * size * num_chains * num_sweeps / elapsed, compile_and_run - elapsed

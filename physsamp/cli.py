@@ -1,4 +1,4 @@
-"""Command line: ``physsamp demo`` (the main job) and friends."""
+"""Command line: ``physsamp demo``, the main job."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -13,48 +14,73 @@ def _quiet_arviz() -> None:
     warnings.filterwarnings("ignore", message=r"(?s).*ArviZ is undergoing", category=FutureWarning)
 
 
-def demo(out: Path, size: int, num_samples: int, num_chains: int) -> int:
-    """Sample the 2D Ising model at the critical point through NumPyro and report."""
-    _quiet_arviz()
-    import jax
-    import matplotlib
+@dataclass
+class Report:
+    """Markdown report and console output, written side by side."""
 
-    matplotlib.use("Agg")
-    import arviz as az
-    import matplotlib.pyplot as plt
-    import numpyro
+    folder: Path
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        print(text)
+        self.lines.append(text)
+
+    def block(self, text: str) -> None:
+        print(text)
+        self.lines += ["```", text, "```"]
+
+    def figure(self, figure, name: str, caption: str) -> Path:
+        path = self.folder / name
+        figure.savefig(path, dpi=110)
+        self.lines.append(f"![{caption}]({name})")
+        return path
+
+    def write(self) -> Path:
+        path = self.folder / "report.md"
+        path.write_text("\n".join(self.lines) + "\n")
+        return path
+
+
+@dataclass
+class Run:
+    name: str
+    idata: object
+    seconds: float
+
+
+def _sample(kernel, num_samples: int, num_chains: int, seed: int) -> tuple[object, float]:
+    import jax
     from numpyro.infer import MCMC
+
+    import physsamp as ps
+
+    mcmc = MCMC(kernel, num_warmup=num_samples // 5, num_samples=num_samples,
+                num_chains=num_chains, chain_method="vectorized",
+                progress_bar=sys.stderr.isatty())  # fmt: skip
+    start = time.perf_counter()
+    mcmc.run(jax.random.key(seed))
+    jax.block_until_ready(mcmc.get_samples())
+    return ps.to_inference_data(mcmc, include_spins=False), time.perf_counter() - start
+
+
+def _gibbs_section(report: Report, model_fn, size: int, samples: int, chains: int) -> Run:
+    import arviz as az
 
     import physsamp as ps
     from physsamp.lattice_exact import BETA_CRITICAL, ising2d_energy_per_site
 
-    out.mkdir(parents=True, exist_ok=True)
-    beta = BETA_CRITICAL
-    lattice = ps.Ising.lattice((size, size), beta=beta)
-
-    def model():
-        numpyro.sample("spins", lattice)
-
-    print(f"physsamp demo: 2D Ising, {size}x{size} periodic, beta_c = {beta:.6f}")
-    print(f"block Gibbs through numpyro.infer.MCMC, {num_chains} chains x {num_samples} draws")
-    mcmc = MCMC(ps.infer.BlockGibbs(model), num_warmup=num_samples // 5, num_samples=num_samples,
-                num_chains=num_chains, chain_method="vectorized",
-                progress_bar=sys.stderr.isatty())  # fmt: skip
-    start = time.perf_counter()
-    mcmc.run(jax.random.key(0))
-    jax.block_until_ready(mcmc.get_samples())
-    elapsed = time.perf_counter() - start
-    idata = ps.to_inference_data(mcmc, include_spins=False)
+    report.say("## Block Gibbs through NumPyro\n")
+    report.say(f"2D Ising {size}x{size} periodic at beta_c = {BETA_CRITICAL:.6f}, "
+               f"{chains} chains x {samples} draws.\n")  # fmt: skip
+    idata, seconds = _sample(ps.infer.BlockGibbs(model_fn), samples, chains, seed=0)
     summary = az.summary(idata, var_names=["energy", "abs_magnetization"], round_to=5)
-    exact_energy = ising2d_energy_per_site(size, size, beta)
-    print(summary.to_string())
+    report.block(summary.to_string())
+    exact_energy = ising2d_energy_per_site(size, size, BETA_CRITICAL)
     estimate = float(summary.loc["energy", "mean"])
     error = float(summary.loc["energy", "mcse_mean"])
-    deviation = abs(estimate - exact_energy) / error
-    print(f"\nenergy per site: {estimate:.5f} +- {error:.5f} (MCSE); exact (Kaufman 1949) "
-          f"{exact_energy:.5f}; off by {deviation:.1f} MCSE")  # fmt: skip
-    print(f"wall time {elapsed:.1f} s including compilation")
-
+    report.say(f"\nEnergy per site {estimate:.5f} +- {error:.5f} (MCSE); exact (Kaufman 1949) "
+               f"{exact_energy:.5f}: off by {abs(estimate - exact_energy) / error:.1f} MCSE. "
+               f"Wall time {seconds:.1f} s with compilation.\n")  # fmt: skip
     axes = az.plot_trace(idata, var_names=["energy", "abs_magnetization"], compact=True)
     axes[0, 0].axvline(exact_energy, color="k", linestyle="--", label="exact (Kaufman)")
     axes[0, 1].axhline(exact_energy, color="k", linestyle="--")
@@ -62,19 +88,83 @@ def demo(out: Path, size: int, num_samples: int, num_chains: int) -> int:
     figure = axes.ravel()[0].figure
     figure.suptitle(f"block Gibbs, 2D Ising {size}x{size} at beta_c")
     figure.tight_layout()
-    trace_path = out / "gibbs_trace.png"
-    figure.savefig(trace_path, dpi=110)
+    report.figure(figure, "gibbs_trace.png", "block Gibbs trace")
+    _close(figure)
+    return Run("block Gibbs", idata, seconds)
+
+
+def _close(figure) -> None:
+    import matplotlib.pyplot as plt
+
     plt.close(figure)
-    report = out / "report.md"
-    report.write_text(
-        f"# physsamp demo\n\n2D Ising {size}x{size} periodic at beta_c = {beta:.6f}, block Gibbs "
-        f"through NumPyro ({num_chains} chains x {num_samples} draws, {elapsed:.1f} s).\n\n"
-        f"```\n{summary.to_string()}\n```\n\n"
-        f"Energy per site {estimate:.5f} +- {error:.5f}; exact {exact_energy:.5f} "
-        f"(Kaufman 1949).\n\n![trace](gibbs_trace.png)\n"
-    )
-    print(f"\nwrote {trace_path} and {report} in {out.resolve()}")
+
+
+def demo(out: Path, size: int, num_samples: int, num_chains: int) -> int:
+    """Sample the 2D Ising model at the critical point through NumPyro and report."""
+    _quiet_arviz()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpyro
+
+    import physsamp as ps
+    from physsamp.lattice_exact import BETA_CRITICAL
+
+    out.mkdir(parents=True, exist_ok=True)
+    report = Report(out)
+    lattice = ps.Ising.lattice((size, size), beta=BETA_CRITICAL)
+
+    def model():
+        numpyro.sample("spins", lattice)
+
+    report.say("# physsamp demo\n")
+    total = time.perf_counter()
+    runs = [_gibbs_section(report, model, size, num_samples, num_chains)]
+    for section in _EXTRA_SECTIONS:
+        section(report, model, size, num_samples, num_chains, runs)
+    report.say(f"Demo finished in {time.perf_counter() - total:.0f} s.")
+    path = report.write()
+    print(f"\nwrote {path} and its figures in {out.resolve()}")
     return 0
+
+
+def _swendsen_wang_section(report: Report, model_fn, size, samples, chains, runs) -> None:
+    import arviz as az
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from physsamp.infer.swendsen_wang import SwendsenWang
+
+    report.say("## Swendsen-Wang against block Gibbs at the critical point\n")
+    idata, seconds = _sample(SwendsenWang(model_fn), samples, chains, seed=1)
+    runs.append(Run("Swendsen-Wang", idata, seconds))
+    rows = ["| kernel | wall s | ESS energy | ESS abs(m) | ESS/s energy | ESS/s abs(m) |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for run in runs:
+        ess = az.ess(run.idata, var_names=["energy", "abs_magnetization"])
+        energy, magnet = float(ess["energy"]), float(ess["abs_magnetization"])
+        rows.append(f"| {run.name} | {run.seconds:.1f} | {energy:.0f} | {magnet:.0f} | "
+                    f"{energy / run.seconds:.0f} | {magnet / run.seconds:.0f} |")  # fmt: skip
+    report.say("\n".join(rows))
+    report.say("\n(wall time includes compilation; ESS from ArviZ, bulk)\n")
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    lags = np.arange(min(200, samples // 2))
+    for axis, variable in zip(axes, ["energy", "abs_magnetization"], strict=True):
+        for run in runs:
+            draws = np.asarray(run.idata.posterior[variable])
+            acf = np.mean([az.autocorr(chain)[: len(lags)] for chain in draws], axis=0)
+            axis.plot(lags, acf, label=run.name)
+        axis.set_xlabel("lag (steps)")
+        axis.set_title(f"autocorrelation of {variable}")
+        axis.axhline(0, color="k", linewidth=0.5)
+        axis.legend()
+    figure.suptitle(f"2D Ising {size}x{size} at beta_c")
+    figure.tight_layout()
+    report.figure(figure, "autocorrelation.png", "autocorrelation functions")
+    _close(figure)
+
+
+_EXTRA_SECTIONS: list = [_swendsen_wang_section]
 
 
 def main(argv: list[str] | None = None) -> int:
