@@ -133,7 +133,7 @@ def _swendsen_wang_section(report: Report, model_fn, size, samples, chains, runs
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from physsamp.infer.swendsen_wang import SwendsenWang
+    from physsamp.infer import SwendsenWang
 
     report.say("## Swendsen-Wang against block Gibbs at the critical point\n")
     idata, seconds = _sample(SwendsenWang(model_fn), samples, chains, seed=1)

@@ -47,6 +47,7 @@ def test_parallel_chain_method_in_subprocess(tmp_path):
         "            chain_method='parallel', progress_bar=False)\n"
         "mcmc.run(jax.random.PRNGKey(0))\n"
         "assert mcmc.get_samples(group_by_chain=True)['spins'].shape == (2, 20, 5)\n"
+        "assert ps.to_inference_data(mcmc).posterior['energy'].shape == (2, 20)\n"
         "print('ok')\n"
     )
     import subprocess

@@ -168,7 +168,12 @@ class PhysicsKernel(MCMCKernel):
 
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         model_kwargs = {} if model_kwargs is None else model_kwargs
-        self._sites = find_physics_sites(self._model, model_args, model_kwargs, type(self).__name__)
+        # NumPyro calls init inside pmap for chain_method="parallel": trace the model eagerly so
+        # that models built inside it hold concrete arrays, not tracers of that transform.
+        with jax.ensure_compile_time_eval():
+            self._sites = find_physics_sites(
+                self._model, model_args, model_kwargs, type(self).__name__
+            )
         self._vectorized = _batched(rng_key)
         if self._vectorized:
             state = jax.vmap(self._init_one)(rng_key, init_params)
