@@ -134,6 +134,7 @@ def _swendsen_wang_section(report: Report, model_fn, size, samples, chains, runs
     import numpy as np
 
     from physsamp.infer import SwendsenWang
+    from physsamp.lattice_exact import BETA_CRITICAL, ising2d_energy_per_site
 
     report.say("## Swendsen-Wang against block Gibbs at the critical point\n")
     idata, seconds = _sample(SwendsenWang(model_fn), samples, chains, seed=1)
@@ -147,6 +148,16 @@ def _swendsen_wang_section(report: Report, model_fn, size, samples, chains, runs
                     f"{energy / run.seconds:.0f} | {magnet / run.seconds:.0f} |")  # fmt: skip
     report.say("\n".join(rows))
     report.say("\n(wall time includes compilation; ESS from ArviZ, bulk)\n")
+    summary = az.summary(idata, var_names=["energy"], round_to=6)
+    estimate, error = (
+        float(summary.loc["energy", "mean"]),
+        float(summary.loc["energy", "mcse_mean"]),
+    )
+    exact_energy = ising2d_energy_per_site(size, size, BETA_CRITICAL)
+    report.say(
+        f"Swendsen-Wang energy per site {estimate:.5f} +- {error:.5f}; exact "
+        f"{exact_energy:.5f}: off by {abs(estimate - exact_energy) / error:.1f} MCSE.\n"
+    )
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     lags = np.arange(min(200, samples // 2))
     for axis, variable in zip(axes, ["energy", "abs_magnetization"], strict=True):
