@@ -90,7 +90,9 @@ def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
                                                      if d not in ("chain", "draw")]])  # fmt: skip
     idata.posterior = posterior
     for key, value in extra.get("stats", {}).items():
-        idata.sample_stats[key] = (("chain", "draw"), np.asarray(value))
+        array = np.asarray(value)
+        dims = ("chain", "draw", *(f"{key}_dim_{i}" for i in range(array.ndim - 2)))
+        idata.sample_stats[key] = (dims, array)
     return idata
 
 

@@ -206,3 +206,11 @@ def test_hopfield_over_capacity_fails_to_recall():
     net = ps.Hopfield.from_patterns(patterns)
     exact_recalls = sum(bool((np.asarray(net.recall(p)) == p).all()) for p in patterns[:10])
     assert exact_recalls < 10
+
+
+def test_equal_models_share_compiled_functions():
+    energy = jax.jit(lambda m, x: m.energy(x))
+    x = jnp.ones(16, jnp.int8)
+    energy(ps.Ising.lattice((4, 4), beta=0.3), x)
+    energy(ps.Ising.lattice((4, 4), beta=0.5), x)
+    assert energy._cache_size() == 1

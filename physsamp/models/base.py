@@ -35,16 +35,28 @@ binary_units = constraints.independent(constraints.boolean, 1)
 
 
 class NodeLabels:
-    """The graph's node labels, compared by identity so that models can be jit arguments
-    without hashing a million labels at every call."""
+    """The graph's node labels. Models with equal labels share jit cache entries; the hash is
+    computed once, and the same object compares equal at once, so passing a model with a
+    million sites to a jitted function costs nothing per call."""
 
-    __slots__ = ("labels",)
+    __slots__ = ("_hash", "labels")
 
     def __init__(self, labels: Sequence[Hashable]):
         self.labels = tuple(labels)
+        self._hash = hash(self.labels)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, NodeLabels) or self._hash != other._hash:
+            return False
+        return self.labels == other.labels
 
 
 def check_beta(beta: Any) -> jax.Array:

@@ -1,0 +1,197 @@
+"""ParallelTempering as a NumPyro kernel: exact target samples, ladder tuned in warm-up,
+tempering statistics in InferenceData, log Z from the run."""
+
+import functools
+
+import jax
+import numpy as np
+import numpyro
+import pytest
+from models_fixtures import random_boltzmann, random_graph
+from numpyro.infer import MCMC
+from stats import assert_matches_exact
+
+import physsamp as ps
+from physsamp.infer.block_gibbs import BlockGibbs
+from physsamp.infer.parallel_tempering import ParallelTempering
+
+NUM_CHAINS, NUM_WARMUP, NUM_SAMPLES, NUM_REPLICAS = 8, 400, 2500, 4
+
+
+def glass() -> ps.Ising:
+    rng = np.random.default_rng(11)
+    graph = random_graph(10, 11)
+    coupling = rng.choice([-1.0, 1.0], graph.number_of_edges())
+    return ps.Ising(graph, coupling=coupling, field=rng.normal(0, 0.3, 10), beta=1.5)
+
+
+@functools.cache
+def two_site_run():
+    """One vectorised run shared by the tests below: a ±J glass and a Boltzmann machine."""
+    sites = {"spins": glass(), "units": random_boltzmann(8, 1.2, seed=5)}
+
+    def model():
+        for name, distribution in sites.items():
+            numpyro.sample(name, distribution)
+
+    kernel = ParallelTempering(model, betas=NUM_REPLICAS)
+    mcmc = MCMC(kernel, num_warmup=NUM_WARMUP, num_samples=NUM_SAMPLES, num_chains=NUM_CHAINS,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(3), extra_fields=("replicas",))
+    return sites, kernel, mcmc
+
+
+def test_target_replicas_match_exact_distributions():
+    sites, _, mcmc = two_site_run()
+    samples = mcmc.get_samples(group_by_chain=True)
+    for name, model in sites.items():
+        assert samples[name].shape == (NUM_CHAINS, NUM_SAMPLES, model.num_sites)
+        assert_matches_exact(model, np.asarray(samples[name]))
+
+
+def test_replicas_are_reachable_in_slot_order():
+    sites, _, mcmc = two_site_run()
+    replicas = mcmc.get_extra_fields(group_by_chain=True)["replicas"]
+    samples = mcmc.get_samples(group_by_chain=True)
+    for name, model in sites.items():
+        by_slot = np.asarray(replicas[name])
+        assert by_slot.shape == (NUM_CHAINS, NUM_SAMPLES, NUM_REPLICAS, model.num_sites)
+        np.testing.assert_array_equal(by_slot[:, :, -1], samples[name])
+
+
+def test_warmup_tunes_each_chains_ladder():
+    sites, kernel, mcmc = two_site_run()
+    traces = mcmc.get_extra_fields(group_by_chain=True)["tempering"]
+    for name, model in sites.items():
+        betas = np.asarray(traces[name].betas)
+        assert np.all(betas == betas[:, :1]), "the ladder must not change while sampling"
+        final = betas[:, 0]
+        linear = kernel.ladder_for(model)
+        np.testing.assert_allclose(final[:, [0, -1]], linear[[0, -1]][None].repeat(NUM_CHAINS, 0))
+        assert np.all(np.diff(final, axis=-1) > 0)
+        assert np.abs(final - linear).max() > 0.02  # moved from the initial linear ladder
+        acceptance = np.asarray(traces[name].swap_acceptance).mean(axis=(0, 1))
+        assert acceptance.max() - acceptance.min() < 0.15, acceptance
+        slots = np.asarray(traces[name].slot_of_replica)
+        np.testing.assert_array_equal(np.sort(slots, axis=-1), np.arange(NUM_REPLICAS)[None, None]
+                                      .repeat(NUM_CHAINS, 0).repeat(NUM_SAMPLES, 1))  # fmt: skip
+
+
+def test_inference_data_holds_tempering_statistics():
+    _, _, mcmc = two_site_run()
+    idata = ps.to_inference_data(mcmc, include_spins=False)
+    stats = idata.sample_stats
+    assert "energy" not in stats
+    for name in ("spins", "units"):
+        for field in ("mean_swap_acceptance", "round_trips", "tempered_restarts",
+                      "global_barrier", "target_replica", "target_flip_fraction"):  # fmt: skip
+            assert f"{name}.{field}" in stats, field
+        for pair in range(NUM_REPLICAS - 1):
+            values = stats[f"{name}.swap_acceptance_{pair}"].values
+            assert values.shape == (NUM_CHAINS, NUM_SAMPLES)
+            assert np.all((values >= 0) & (values <= 1))
+        trips = stats[f"{name}.round_trips"].values
+        assert np.all(np.diff(trips, axis=1) >= 0) and trips[:, 0].max() <= 1
+        assert trips[:, -1].min() > 20
+        barrier = stats[f"{name}.global_barrier"].values[:, -1]
+        assert np.all((barrier > 0) & (barrier < NUM_REPLICAS - 1))
+
+
+def test_log_partition_from_the_run_matches_exact():
+    sites, kernel, mcmc = two_site_run()
+    for name, model in sites.items():
+        estimate = kernel.log_partition(mcmc, site=name)
+        exact = ps.exact.log_partition(model)
+        assert estimate.standard_error < 0.05
+        assert abs(estimate.log_z - exact) < 3 * estimate.standard_error, (name, estimate, exact)
+
+
+def test_tempering_summary():
+    _, kernel, mcmc = two_site_run()
+    summary = kernel.tempering_summary(mcmc, site="spins")
+    assert summary["betas"].shape == (NUM_CHAINS, NUM_REPLICAS)
+    assert summary["swap_acceptance"].shape == (NUM_CHAINS, NUM_REPLICAS - 1)
+    np.testing.assert_allclose(summary["global_barrier"],
+                               (1 - summary["swap_acceptance"]).sum(-1))  # fmt: skip
+    assert summary["suggested_num_replicas"] >= 2
+    assert np.all(summary["round_trip_rate"] > 0)
+    # Observed <~ predicted (ideal local exploration) <= limit (fine ladder).
+    predicted, limit = summary["predicted_round_trip_rate"], summary["round_trip_rate_limit"]
+    assert np.all(predicted <= limit)
+    assert np.all(summary["round_trip_rate"] < 1.3 * predicted)
+    with pytest.raises(ValueError, match="several physsamp sites"):
+        kernel.tempering_summary(mcmc)
+
+
+def test_single_site_single_chain_and_errors():
+    """One chain, not vectorised, reversible swaps, a ladder from beta_min > 0:
+    unprefixed statistics, and clear errors."""
+    target = ps.Ising.lattice((4, 4), beta=0.5)
+
+    def model():
+        numpyro.sample("spins", target)
+
+    kernel = ParallelTempering(model, betas=3, swap="seo", beta_min=0.1)
+    mcmc = MCMC(kernel, num_warmup=40, num_samples=60, progress_bar=False)
+    mcmc.run(jax.random.key(0))
+    assert mcmc.get_samples()["spins"].shape == (60, 16)
+    stats = mcmc.get_extra_fields()["stats"]
+    assert {"swap_acceptance_0", "swap_acceptance_1", "round_trips"} <= set(stats)
+    np.testing.assert_allclose(mcmc.get_extra_fields()["tempering"]["spins"].betas[:, 0], 0.1)
+    with pytest.raises(ValueError, match="reference at beta = 0"):
+        kernel.log_partition(mcmc)
+
+    with pytest.raises(ValueError, match="must end at the site's beta"):
+        bad = ParallelTempering(model, betas=[0.0, 0.3, 0.7])
+        MCMC(bad, num_warmup=1, num_samples=1, progress_bar=False).run(jax.random.key(1))
+    with pytest.raises(ValueError, match="at least 2 replicas"):
+        ParallelTempering(model, betas=1)
+    with pytest.raises(TypeError, match="kernel must be"):
+        ParallelTempering(model, kernel=len)
+
+
+def test_block_gibbs_instance_as_inner_kernel():
+    def model():
+        numpyro.sample("spins", ps.Ising.lattice((4, 4), beta=0.5))
+
+    kernel = ParallelTempering(model, kernel=BlockGibbs(model, num_sweeps=2), betas=3)
+    assert kernel.inner.num_sweeps == 2
+    with pytest.raises(ValueError, match="kernel_kwargs"):
+        ParallelTempering(model, kernel=BlockGibbs(model), kernel_kwargs={"num_sweeps": 2})
+
+
+@pytest.mark.slow
+def test_swendsen_wang_inner_kernel(key):
+    swendsen_wang = pytest.importorskip("physsamp.infer.swendsen_wang")
+    target = ps.Ising.lattice((4, 4), beta=0.7)
+
+    def model():
+        numpyro.sample("spins", target)
+
+    kernel = ParallelTempering(model, betas=3, kernel=swendsen_wang.SwendsenWang)
+    mcmc = MCMC(kernel, num_warmup=200, num_samples=2000, num_chains=4,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(key)
+    assert_matches_exact(target, np.asarray(mcmc.get_samples(group_by_chain=True)["spins"]))
+
+
+def test_plots_of_a_run(tmp_path):
+    from physsamp.plots_tempering import (
+        plot_energy_histograms,
+        plot_replica_trajectories,
+        plot_swap_acceptance,
+        plot_tempering,
+    )
+
+    _, _, mcmc = two_site_run()
+    figure = plot_tempering(mcmc, site="units", chain=1)
+    assert len(figure.axes) == 4  # three panels and the local-barrier twin axis
+    figure.savefig(tmp_path / "tempering.png")
+    assert (tmp_path / "tempering.png").stat().st_size > 10_000
+    trace = mcmc.get_extra_fields(group_by_chain=True)["tempering"]["spins"]
+    ax = plot_replica_trajectories(np.asarray(trace.slot_of_replica[0]), replicas=[0, 3])
+    assert len(ax.lines) == 2
+    with pytest.raises(ValueError, match="need 3 pairs"):
+        plot_swap_acceptance(np.asarray(trace.betas[0, -1]), np.ones(2))
+    ax = plot_energy_histograms(np.asarray(trace.energy), np.asarray(trace.betas[0, -1]))
+    assert len(ax.patches) == NUM_REPLICAS
