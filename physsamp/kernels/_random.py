@@ -37,10 +37,19 @@ def uniforms(
             size = counters.shape[0]
             return jax.random.uniform(rng_key, (size,))
         return jax.random.uniform(rng_key, counters.shape)
-    round_keys = jax.random.bits(rng_key, (3,), jnp.uint32)
-    x = _mix((counters.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)) ^ round_keys[0])
-    x = _mix(x ^ round_keys[1])
-    x = _mix(x ^ round_keys[2])
+    return hash_uniforms(round_keys(rng_key), counters)
+
+
+def round_keys(rng_key: jax.Array) -> UInt32[Array, " 3"]:
+    """The three round keys that the hash generator draws from a JAX key."""
+    return jax.random.bits(rng_key, (3,), jnp.uint32)
+
+
+def hash_uniforms(keys: UInt32[Array, " 3"], counters: UInt32[Array, "..."]) -> Float[Array, "..."]:
+    """The hash generator's uniforms for given round keys."""
+    x = _mix((counters.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)) ^ keys[0])
+    x = _mix(x ^ keys[1])
+    x = _mix(x ^ keys[2])
     return (x >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
 
 
