@@ -1,0 +1,479 @@
+r"""Annealed importance sampling (AIS) with any physsamp kernel as the transition.
+
+AIS [Neal2001]_ estimates the ratio :math:`Z_K / Z_0` of the normalising constants of a target
+:math:`p_K \propto f_K` and a tractable base :math:`p_0 \propto f_0` through a path of
+intermediate densities :math:`f_t`, :math:`0 = t_0 < t_1 < \dots < t_K = 1`. One run draws
+:math:`x_0 \sim p_0` and, for :math:`k = 1, \dots, K`, moves :math:`x` with a transition that
+leaves :math:`p_{t_{k-1}}` invariant, then adds to its log-weight
+
+.. math:: \Delta_k = \log f_{t_k}(x) - \log f_{t_{k-1}}(x) .
+
+(Neal's order: the first transition, at the base, only redraws an exact base sample.) The
+weight :math:`w = e^{\sum_k \Delta_k}` is unbiased, :math:`\mathbb{E}[w] = Z_K / Z_0`, so from
+:math:`R` independent runs
+
+.. math:: \log \hat Z_K = \log Z_0 + \log \frac1R \sum_r e^{\log w_r}
+
+(a log-mean-exp in float64; every run's log-weight is kept). By Jensen's inequality
+:math:`\mathbb{E}[\log \hat Z_K] \le \log Z_K`: forward AIS is a stochastic lower bound. Run
+backwards from exact samples of the target, the same procedure estimates :math:`Z_0 / Z_K` and
+gives a stochastic upper bound (bidirectional Monte Carlo, [Grosse2015]_).
+
+Paths (pytrees, so the path is data and changing it never recompiles):
+
+* :class:`TemperaturePath` — :math:`f_t(x) = e^{-t \beta E(x)}` for a pairwise model (Ising,
+  Boltzmann machine): the base is the uniform distribution, :math:`\log Z_0 = N \log 2`, the
+  increment is :math:`(t_k - t_{k-1})(-\beta E(x))` and the transition at :math:`t` is any
+  kernel step applied to ``model.with_beta(t * beta)``.
+* :class:`BaseRatePath` — the RBM path of [SM2008]_: the joint densities of a base RBM with no
+  weights and visible biases :math:`a^A` and of the target are mixed geometrically,
+  :math:`p_t(v, h) \propto e^{(1-t)\, a^{A\top} v - t \beta E(v, h)}`, and the hidden units
+  are summed out analytically,
+
+  .. math:: \log f_t(v) = (1 - t)\, a^{A\top} v + t \beta a^\top v
+     + \sum_j \operatorname{softplus}\big(t \beta (b_j + v^\top W_{:j})\big),
+     \qquad \log Z_0 = n_h \log 2 + \sum_i \operatorname{softplus}(a^A_i) .
+
+  Every intermediate is itself an RBM (weights :math:`t\beta W`, visible biases
+  :math:`(1-t)a^A + t\beta a`, hidden biases :math:`t\beta b`), so the layer-wise Gibbs
+  transition of :func:`build_rbm_kernel` (or block Gibbs on :meth:`BaseRatePath.model_at`)
+  leaves it invariant.
+
+The pure core: :func:`init` / :func:`build_kernel` adapt any kernel (``step(rng_key, state,
+model)``) to an AIS step ``step(rng_key, state, path, t_from, t_to)``; :func:`rbm_init` /
+:func:`build_rbm_kernel` are the fused RBM transition; :func:`run` drives a batch of runs over
+a schedule in chunks of one compiled scan (a progress bar moves between chunks);
+:func:`weight_statistics` turns log-weights into the estimate, its standard error and the
+weights' effective sample size.
+
+References:
+    .. [Neal2001] R. M. Neal, "Annealed importance sampling", Statistics and Computing 11,
+       125-139 (2001).
+    .. [SM2008] R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
+       networks", ICML (2008).
+    .. [Grosse2013] R. B. Grosse, C. J. Maddison and R. Salakhutdinov, "Annealing between
+       distributions by averaging moments", NeurIPS (2013).
+    .. [Grosse2015] R. B. Grosse, Z. Ghahramani and R. P. Adams, "Sandwiching the marginal
+       likelihood using bidirectional Monte Carlo", arXiv:1511.02543 (2015).
+
+Example:
+    >>> import jax, numpy as np, physsamp as ps
+    >>> from physsamp.kernels import ais, block_gibbs
+    >>> model = ps.Ising.lattice((4, 4), beta=0.3)
+    >>> path = ais.TemperaturePath(model)
+    >>> starts = path.base_sample(jax.random.key(0), (64,))
+    >>> states = jax.vmap(ais.init, (0, None, None))(starts, path, block_gibbs.init)
+    >>> step = ais.build_kernel(block_gibbs.build_kernel())
+    >>> out = ais.run(jax.random.key(1), path, ais.schedule("linear", 200), states, step)
+    >>> log_z, stderr, ess = ais.weight_statistics(out.log_weights, path.base_log_partition())
+    >>> bool(abs(log_z - ps.exact.log_partition(model)) < 4 * stderr)
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+from physsamp.kernels._random import check_generator, uniforms
+from physsamp.models.base import EnergyModel
+from physsamp.models.pairwise import PairwiseModel
+from physsamp.models.rbm import RBM
+
+__all__ = [
+    "AISInfo",
+    "AISRun",
+    "AISState",
+    "BaseRatePath",
+    "RBMAnnealState",
+    "TemperaturePath",
+    "build_kernel",
+    "build_rbm_kernel",
+    "default_path",
+    "init",
+    "log_mean_exp",
+    "rbm_init",
+    "run",
+    "schedule",
+    "weight_statistics",
+]
+
+SCHEDULES = ("linear", "geometric", "sigmoid")
+
+
+# -- paths ------------------------------------------------------------------------------------
+class TemperaturePath(NamedTuple):
+    r"""The inverse-temperature path :math:`f_t(x) = e^{-t \beta E(x)}` from the uniform
+    distribution (:math:`t = 0`) to ``target`` (:math:`t = 1`, the model's own beta)."""
+
+    target: EnergyModel
+
+    def model_at(self, t: Array | float) -> EnergyModel:
+        """The intermediate distribution at ``t`` as a model (``target.with_beta(t * beta)``)."""
+        return self.target.with_beta(t * self.target.beta)
+
+    def log_weight_increment(self, x: Array, t_from: Array | float, t_to: Array | float) -> Array:
+        r""":math:`\log f_{t_{to}}(x) - \log f_{t_{from}}(x)`."""
+        if isinstance(self.target, PairwiseModel):
+            return (t_to - t_from) * self.target.log_prob(x)
+        return self.model_at(t_to).log_prob(x) - self.model_at(t_from).log_prob(x)
+
+    def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        """Exact samples of the base (uniform) distribution."""
+        return self.target.uniform_configuration(rng_key, sample_shape)
+
+    def base_log_partition(self) -> float:
+        r""":math:`\log Z_0 = N \log 2`."""
+        if isinstance(self.target, RBM):
+            return (self.target.num_visible + self.target.num_hidden) * math.log(2.0)
+        return self.target.num_sites * math.log(2.0)
+
+
+class BaseRatePath(NamedTuple):
+    r"""The path of [SM2008]_ from a base-rate model (independent visible units with logits
+    ``base_visible_bias``, and as many free hidden units) to the RBM ``target``; see the module
+    docstring for :math:`\log f_t`."""
+
+    target: RBM
+    base_visible_bias: Array
+
+    def hidden_input(self, v: Array) -> Array:
+        r""":math:`\beta (b + v^\top W)`, the target's hidden input (t-independent)."""
+        rbm = self.target
+        return rbm.beta * (jnp.asarray(v).astype(jnp.float32) @ rbm.weights + rbm.hidden_bias)
+
+    def model_at(self, t: Array | float) -> RBM:
+        """The intermediate distribution at ``t`` as an RBM at beta = 1."""
+        rbm = self.target
+        model = copy.copy(rbm)
+        model.weights = t * rbm.beta * rbm.weights
+        model.visible_bias = (1 - t) * self.base_visible_bias + t * rbm.beta * rbm.visible_bias
+        model.hidden_bias = t * rbm.beta * rbm.hidden_bias
+        model.beta = jnp.ones_like(rbm.beta)
+        return model
+
+    def log_weight_increment(self, v: Array, t_from: Array | float, t_to: Array | float) -> Array:
+        r""":math:`\log f_{t_{to}}(v) - \log f_{t_{from}}(v)`."""
+        return self._increment(jnp.asarray(v).astype(jnp.float32), self.hidden_input(v),
+                               t_from, t_to)  # fmt: skip
+
+    def _increment(self, v: Array, hidden_input: Array, t_from: Array | float, t_to: Array | float):
+        visible = (t_to - t_from) * (v @ (self.target.beta * self.target.visible_bias
+                                          - self.base_visible_bias))  # fmt: skip
+        # Unit by unit, so that the difference of two large sums is never formed.
+        hidden = jax.nn.softplus(t_to * hidden_input) - jax.nn.softplus(t_from * hidden_input)
+        return visible + hidden.sum(-1)
+
+    def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
+        """Exact samples of the base-rate model's visible units."""
+        shape = (*sample_shape, self.target.num_visible)
+        up = jax.random.bernoulli(rng_key, jax.nn.sigmoid(self.base_visible_bias), shape)
+        return up.astype(jnp.int8)
+
+    def base_log_partition(self) -> float:
+        r""":math:`\log Z_0 = n_h \log 2 + \sum_i \operatorname{softplus}(a^A_i)` (float64)."""
+        base = np.asarray(self.base_visible_bias, dtype=np.float64)
+        return float(self.target.num_hidden * math.log(2.0) + np.logaddexp(0.0, base).sum())
+
+
+def default_path(model: EnergyModel, base_visible_bias: ArrayLike | None = None):
+    """:class:`BaseRatePath` for an RBM (base visible logits ``base_visible_bias``, by default
+    the target's own ``beta * visible_bias``, which the path then leaves unchanged), and
+    :class:`TemperaturePath` for a pairwise model."""
+    if isinstance(model, RBM):
+        if base_visible_bias is None:
+            base = model.beta * model.visible_bias
+        else:
+            base = np.asarray(base_visible_bias, dtype=np.float64)
+            if base.shape != (model.num_visible,):
+                raise ValueError(
+                    f"base_visible_bias has shape {base.shape}; the RBM has "
+                    f"{model.num_visible} visible units"
+                )
+            if not np.all(np.isfinite(base)):
+                raise ValueError("base_visible_bias must be finite")
+        return BaseRatePath(model, jnp.asarray(base, dtype=jnp.float32))
+    if base_visible_bias is not None:
+        raise ValueError("base_visible_bias applies to an RBM only")
+    if not isinstance(model, PairwiseModel):
+        raise TypeError(f"AIS has no annealing path for {type(model).__name__}")
+    return TemperaturePath(model)
+
+
+# -- schedules --------------------------------------------------------------------------------
+def schedule(kind: str | ArrayLike, num_betas: int = 1000) -> np.ndarray:
+    r"""The annealing fractions :math:`0 = t_0 \le \dots \le t_K = 1`, ``float64
+    [num_betas]`` (``num_betas`` points, ``num_betas - 1`` transitions).
+
+    * ``"linear"``: evenly spaced;
+    * ``"geometric"``: :math:`t_0 = 0`, then ``num_betas - 1`` points evenly spaced in
+      :math:`\log t` from :math:`10^{-3}` to 1 [Neal2001]_;
+    * ``"sigmoid"``: :math:`\tilde t_k = \sigma(\delta (2k/K - 1))` with :math:`\delta = 4`,
+      rescaled to [0, 1] (dense at both ends) [Grosse2013]_;
+    * an array: used as given after checking it.
+    """
+    if isinstance(kind, str):
+        if kind not in SCHEDULES:
+            raise ValueError(f"unknown schedule {kind!r}; choose one of {SCHEDULES} or an array")
+        if int(num_betas) != num_betas or num_betas < 2:
+            raise ValueError(f"num_betas must be an integer >= 2, got {num_betas}")
+        num_betas = int(num_betas)
+        if kind == "linear":
+            return np.linspace(0.0, 1.0, num_betas)
+        if kind == "geometric":
+            if num_betas == 2:
+                return np.array([0.0, 1.0])
+            return np.concatenate([[0.0], np.geomspace(1e-3, 1.0, num_betas - 1)])
+        steps = 4.0 * (2.0 * np.arange(num_betas) / (num_betas - 1) - 1.0)
+        raw = 1.0 / (1.0 + np.exp(-steps))
+        return (raw - raw[0]) / (raw[-1] - raw[0])
+    values = np.asarray(kind, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"a schedule array must be 1-D with >= 2 points, got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("the schedule holds non-finite values")
+    if values[0] != 0.0 or values[-1] != 1.0:
+        raise ValueError(
+            f"a schedule must run from 0 (base) to 1 (target); got {values[0]} ... {values[-1]}"
+        )
+    decreasing = np.flatnonzero(np.diff(values) < 0)
+    if decreasing.size:
+        i = int(decreasing[0])
+        raise ValueError(
+            f"the schedule decreases at index {i + 1}: t[{i}] = {values[i]} > "
+            f"t[{i + 1}] = {values[i + 1]}"
+        )
+    return values
+
+
+# -- the AIS step -----------------------------------------------------------------------------
+class AISState(NamedTuple):
+    """One run: ``kernel_state`` (the transition's state, with a ``position``) and
+    ``log_weight`` accumulated so far (float32; :func:`run` sums chunks in float64)."""
+
+    kernel_state: Any
+    log_weight: Array
+
+
+class AISInfo(NamedTuple):
+    """``log_increment``: the step's :math:`\\Delta_k`."""
+
+    log_increment: Array
+
+
+def init(position: Array, path: Any, kernel_init: Callable, t: Array | float = 0.0) -> AISState:
+    """A run at ``position`` with log-weight 0; ``kernel_init(position, model)`` builds the
+    transition's state for the distribution at ``t`` (0 for forward AIS, 1 for reverse)."""
+    return AISState(kernel_init(position, path.model_at(jnp.float32(t))), jnp.float32(0.0))
+
+
+def build_kernel(kernel_step: Callable) -> Callable:
+    """An AIS step from any physsamp kernel ``kernel_step(rng_key, state, model)``:
+    ``step(rng_key, state, path, t_from, t_to)`` moves with the kernel at ``t_from`` and adds
+    the increment from ``t_from`` to ``t_to`` at the new position."""
+
+    def step(rng_key: jax.Array, state: AISState, path: Any, t_from: Array, t_to: Array):
+        kernel_state, _ = kernel_step(rng_key, state.kernel_state, path.model_at(t_from))
+        increment = path.log_weight_increment(kernel_state.position, t_from, t_to)
+        return AISState(kernel_state, state.log_weight + increment), AISInfo(increment)
+
+    return step
+
+
+class RBMAnnealState(NamedTuple):
+    """The fused RBM transition's state: visible units and their hidden input
+    :math:`\\beta(b + v^\\top W)` (kept so that each step needs two matrix products)."""
+
+    position: Array
+    hidden_input: Array
+
+
+def rbm_init(position: Array, path: BaseRatePath, t: Array | float = 0.0) -> AISState:
+    """A run of the fused RBM transition at visible ``position``."""
+    del t
+    position = jnp.asarray(position, dtype=jnp.int8)
+    return AISState(RBMAnnealState(position, path.hidden_input(position)), jnp.float32(0.0))
+
+
+def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> Callable:
+    r"""The AIS step for :class:`BaseRatePath` with layer-wise Gibbs transitions: at :math:`t`,
+    :math:`h_j \sim \sigma(t \beta (b_j + v^\top W_{:j}))`, then
+    :math:`v_i \sim \sigma((1-t) a^A_i + t \beta (a_i + W_{i:} h))` (``num_sweeps`` times),
+    which leaves :math:`p_t(v, h)` and hence :math:`f_t(v)` invariant [SM2008]_; the
+    increment reuses the hidden input of the new visible units."""
+    check_generator(generator)
+    if num_sweeps < 1:
+        raise ValueError(f"num_sweeps must be >= 1, got {num_sweeps}")
+
+    def step(rng_key: jax.Array, state: AISState, path: BaseRatePath, t_from, t_to):
+        rbm = path.target
+        hidden_sites = jnp.arange(rbm.num_hidden, dtype=jnp.uint32)
+        visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
+        visible_offset = (1 - t_from) * path.base_visible_bias + t_from * rbm.beta * (
+            rbm.visible_bias
+        )
+
+        def sweep(key, current: RBMAnnealState) -> RBMAnnealState:
+            key_hidden, key_visible = jax.random.split(key)
+            up = jax.nn.sigmoid(t_from * current.hidden_input)
+            hidden = (uniforms(key_hidden, hidden_sites, generator) < up).astype(jnp.float32)
+            visible_input = visible_offset + t_from * rbm.beta * (rbm.weights @ hidden)
+            up = jax.nn.sigmoid(visible_input)
+            visible = (uniforms(key_visible, visible_sites, generator) < up).astype(jnp.int8)
+            return RBMAnnealState(visible, path.hidden_input(visible))
+
+        current = _repeat(sweep, rng_key, state.kernel_state, num_sweeps)
+        v = current.position.astype(jnp.float32)
+        increment = path._increment(v, current.hidden_input, t_from, t_to)
+        return AISState(current, state.log_weight + increment), AISInfo(increment)
+
+    return step
+
+
+def _repeat(update: Callable, rng_key: jax.Array, state: Any, times: int) -> Any:
+    if times == 1:
+        return update(rng_key, state)
+
+    def body(carry, _):
+        current, key = carry
+        key, key_update = jax.random.split(key)
+        return (update(key_update, current), key), None
+
+    (state, _), _ = jax.lax.scan(body, (state, rng_key), length=times)
+    return state
+
+
+# -- driving many runs ------------------------------------------------------------------------
+class AISRun(NamedTuple):
+    """What :func:`run` returns: ``log_weights`` (float64 ``[runs]``), the final ``states``
+    (batched), and at the end of every chunk the fraction reached (``checkpoints [C]``) with
+    every run's log-weight there (``checkpoint_log_weights [C, runs]``)."""
+
+    log_weights: np.ndarray
+    states: AISState
+    checkpoints: np.ndarray
+    checkpoint_log_weights: np.ndarray
+
+
+@partial(jax.jit, static_argnames=("step",))
+def _advance(keys, states, path, t_from, t_to, active, step):
+    def one_run(key, state):
+        state = state._replace(log_weight=jnp.zeros_like(state.log_weight))
+
+        def body(carry, xs):
+            key, current = carry
+            start, end, on = xs
+            key, key_step = jax.random.split(key)
+            moved, _ = step(key_step, current, path, start, end)
+            current = jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current)
+            return (key, current), None
+
+        (key, state), _ = jax.lax.scan(body, (key, state), (t_from, t_to, active))
+        return key, state
+
+    return jax.vmap(one_run)(keys, states)
+
+
+def run(
+    rng_key: jax.Array,
+    path: Any,
+    schedule: ArrayLike,
+    states: AISState,
+    step: Callable,
+    *,
+    chunk_length: int = 256,
+    progress_bar: bool = False,
+    description: str = "AIS",
+) -> AISRun:
+    """Anneal a batch of runs ``states`` (leading axis: runs) along ``schedule`` (the
+    fractions visited, in order: ``[0, ..., 1]`` forward, reversed for reverse AIS) with the
+    AIS ``step``.
+
+    The schedule runs in chunks of ``chunk_length`` steps, each one call of the same compiled
+    scan (the last chunk is padded with masked steps), so the result does not depend on the
+    chunking, a tqdm bar can move between chunks, and schedules of any length reuse the
+    compilation. Chunk sums of the log-weights are added in float64.
+    """
+    fractions = np.asarray(schedule, dtype=np.float64)
+    num_steps = fractions.size - 1
+    if fractions.ndim != 1 or num_steps < 1:
+        raise ValueError("the schedule needs at least two points")
+    if chunk_length < 1:
+        raise ValueError(f"chunk_length must be >= 1, got {chunk_length}")
+    chunk_length = min(int(chunk_length), 1 << (num_steps - 1).bit_length())
+    num_chunks = -(-num_steps // chunk_length)
+    padded = num_chunks * chunk_length
+    t_from = np.full(padded, fractions[-1], dtype=np.float32)
+    t_to = np.full(padded, fractions[-1], dtype=np.float32)
+    t_from[:num_steps] = fractions[:-1]
+    t_to[:num_steps] = fractions[1:]
+    active = np.arange(padded) < num_steps
+
+    num_runs = jax.tree.leaves(states)[0].shape[0]
+    keys = jax.random.split(rng_key, num_runs)
+    total = np.zeros(num_runs, dtype=np.float64)
+    checkpoints, trace = [], []
+    bar = None
+    if progress_bar and num_chunks > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_steps, desc=description, unit="step")
+
+    def collect(pending_states, end):
+        nonlocal total
+        total = total + np.asarray(pending_states.log_weight, dtype=np.float64)
+        checkpoints.append(fractions[min(end, num_steps)])
+        trace.append(total.copy())
+        if bar is not None:
+            bar.update(min(end, num_steps) - bar.n)
+
+    pending = None
+    try:
+        for chunk in range(num_chunks):
+            window = slice(chunk * chunk_length, (chunk + 1) * chunk_length)
+            keys, states = _advance(keys, states, path, t_from[window], t_to[window],
+                                    active[window], step=step)  # fmt: skip
+            # Dispatch is asynchronous: read the previous chunk while this one runs.
+            if pending is not None:
+                collect(*pending)
+            pending = (states, window.stop)
+        assert pending is not None
+        collect(*pending)
+    finally:
+        if bar is not None:
+            bar.close()
+    return AISRun(total, states, np.asarray(checkpoints), np.stack(trace))
+
+
+# -- statistics of the weights ----------------------------------------------------------------
+def log_mean_exp(log_weights: ArrayLike) -> float:
+    """:math:`\\log \\frac1R \\sum_r e^{w_r}` in float64."""
+    w = np.asarray(log_weights, dtype=np.float64)
+    top = w.max()
+    return float(top + np.log(np.mean(np.exp(w - top))))
+
+
+def weight_statistics(log_weights: ArrayLike, log_base: float = 0.0) -> tuple[float, float, float]:
+    r"""``(log_z, stderr, ess)`` from log-weights :math:`w_r`:
+    :math:`\log \hat Z = \log Z_0 + \log \bar W`; the delta-method standard error
+    :math:`\operatorname{sd}(W) / (\sqrt{R}\, \bar W)` of :math:`\log \bar W`, with
+    :math:`W_r = e^{w_r - \max w}` and the sample standard deviation; the effective sample size
+    :math:`(\sum W_r)^2 / \sum W_r^2` [Neal2001]_."""
+    w = np.asarray(log_weights, dtype=np.float64).ravel()
+    if w.size == 0:
+        raise ValueError("no log-weights")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("non-finite log-weights")
+    scaled = np.exp(w - w.max())
+    mean = scaled.mean()
+    stderr = float(scaled.std(ddof=1) / (np.sqrt(w.size) * mean)) if w.size > 1 else math.inf
+    ess = float(scaled.sum() ** 2 / (scaled**2).sum())
+    return float(log_base + w.max() + np.log(mean)), stderr, ess
