@@ -37,6 +37,7 @@ class PairwiseModel(EnergyModel):
         "blocks",
         "bond_couplings",
         "uniform_coupling",
+        "uniform_field",
     )
     pytree_aux_fields = ("lattice_shape",)
 
@@ -49,6 +50,8 @@ class PairwiseModel(EnergyModel):
     bond_couplings: Float[Array, "dims ..."] | None
     #: the one coupling of a periodic lattice with even extents and equal bonds, else None
     uniform_coupling: Float[Array, ""] | None
+    #: the one field of such a lattice when every site has the same, else None
+    uniform_field: Float[Array, ""] | None
     lattice_shape: tuple[int, ...] | None
 
     def _build(
@@ -73,6 +76,7 @@ class PairwiseModel(EnergyModel):
         self.lattice_shape = None
         self.bond_couplings = None
         self.uniform_coupling = None
+        self.uniform_field = None
         if lattice is not None:
             shape, bond_couplings, bipartite = lattice
             neighbors, neighbor_couplings = _graph.lattice_neighbour_lists(shape, bond_couplings)
@@ -84,6 +88,8 @@ class PairwiseModel(EnergyModel):
                 wraps = len(edges) == len(shape) * num_sites  # periodic: every bond present
                 if wraps and np.all(bond_couplings == bond_couplings.flat[0]):
                     self.uniform_coupling = jnp.asarray(bond_couplings.flat[0], jnp.float32)
+                    if np.all(field == field[0]):
+                        self.uniform_field = jnp.asarray(field[0], jnp.float32)
         else:
             neighbors, neighbor_couplings = _graph.neighbour_lists(num_sites, edges, couplings)
         self.neighbors = jnp.asarray(neighbors, dtype=jnp.int32)
