@@ -48,7 +48,7 @@ def test_jax_generator_matches_exact_distribution(key):
     assert_matches_exact(model, draws)
 
 
-def test_lattice_with_fields_matches_exact_distribution(key):
+def test_lattice_with_fields_matches_exact_distribution(key, half_sweeps):
     rng = np.random.default_rng(5)
     model = ps.Ising.lattice((4, 3), coupling=rng.normal(0, 1, (2, 4, 3)), field=0.3,
                              beta=0.8, periodic=False)  # fmt: skip
@@ -85,15 +85,23 @@ def identical_chains(first, second, key, num_sweeps=20):
     np.testing.assert_array_equal(a.position, b.position)
 
 
+@pytest.fixture(params=["unrolled", "looped"])
+def half_sweeps(request, monkeypatch):
+    """Run the lattice paths both ways: both half-sweeps in one loop body, or one each."""
+    if request.param == "looped":
+        monkeypatch.setattr(block_gibbs, "MIN_LOOPED_HALF_SWEEP_SITES", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6, 4)])
-def test_packed_checkerboard_and_neighbour_lists_give_identical_chains(shape, key):
+def test_packed_checkerboard_and_neighbour_lists_give_identical_chains(shape, key, half_sweeps):
     lattice = ps.Ising.lattice(shape, field=0.25, beta=0.6)
     graph = ps.Ising(lattice_as_graph(shape, np.ones((len(shape), *shape))), field=0.25, beta=0.6)
     assert lattice.uniform_coupling is not None and graph.lattice_shape is None
     identical_chains(lattice, graph, key)
 
 
-def test_stencil_with_bond_couplings_and_neighbour_lists_give_identical_chains(key):
+def test_stencil_with_bond_couplings_and_neighbour_lists_give_identical_chains(key, half_sweeps):
     shape = (6, 4)
     bonds = np.random.default_rng(8).choice([-1.0, -0.5, 0.5, 1.0], size=(2, *shape))
     lattice = ps.Ising.lattice(shape, coupling=bonds, field=0.25, beta=0.6)
@@ -102,7 +110,7 @@ def test_stencil_with_bond_couplings_and_neighbour_lists_give_identical_chains(k
     identical_chains(lattice, graph, key)
 
 
-def test_packed_checkerboard_matches_exact_distribution(key):
+def test_packed_checkerboard_matches_exact_distribution(key, half_sweeps):
     model = ps.Ising.lattice((4, 4), coupling=-0.7, field=0.2, beta=0.5)  # disordered phase
     assert model.uniform_coupling is not None
     draws, _ = run(model, key, num_chains=8, num_draws=4000)

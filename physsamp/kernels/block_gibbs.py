@@ -71,7 +71,12 @@ def build_kernel(num_sweeps: int = 1, generator: str = "hash"):
     ) -> tuple[BlockGibbsState, BlockGibbsInfo]:
         if isinstance(model, PairwiseModel) and model.uniform_coupling is not None:
             return _packed_step(rng_key, state, model, generator, num_sweeps)
-        if isinstance(model, PairwiseModel) and model.lattice_shape and generator == "hash":
+        if (
+            isinstance(model, PairwiseModel)
+            and model.lattice_shape
+            and generator == "hash"
+            and model.num_sites >= MIN_LOOPED_HALF_SWEEP_SITES
+        ):
             return _stencil_step(rng_key, state, model, num_sweeps)
         sweep = _sweep_for(model)
         new_state = repeat(lambda key, current: sweep(key, current, model, generator),
@@ -113,6 +118,10 @@ def heat_bath(
     probability_up = jax.nn.sigmoid((up - down) * model.beta * local_field)
     return jnp.where(uniform < probability_up, up, down).astype(jnp.int8)
 
+
+#: lattices at least this large run one half-sweep per loop iteration (see ``_packed_step``);
+#: smaller ones unroll both halves, as the loop's overhead outweighs the recomputation
+MIN_LOOPED_HALF_SWEEP_SITES = 4096
 
 #: beyond this many colour classes a sweep loops over them instead of unrolling
 MAX_UNROLLED_BLOCKS = 8
@@ -277,7 +286,7 @@ def _packed_step(
     random numbers follow the same key schedule as the other paths, drawn ahead as round keys.
     """
     assert model.lattice_shape is not None and model.uniform_coupling is not None
-    if generator != "hash":
+    if generator != "hash" or model.num_sites < MIN_LOOPED_HALF_SWEEP_SITES:
         return _packed_step_unrolled(rng_key, state, model, generator, sweeps)
     coupling = model.uniform_coupling
     board = _checkerboard(model)
