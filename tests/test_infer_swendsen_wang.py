@@ -79,11 +79,13 @@ def test_rbm_site_is_refused():
         run(SwendsenWang(model), num_samples=5)
 
 
-def test_progress_bar_and_several_sweeps_per_step(capsys):
-    mcmc = run(SwendsenWang(ising_model, num_sweeps=3), "sequential", num_chains=1,
-               num_warmup=5, num_samples=10, progress_bar=True)  # fmt: skip
+def test_progress_bar_and_several_sweeps_per_step():
+    kernel = SwendsenWang(ising_model, num_sweeps=3)
+    mcmc = run(kernel, "sequential", num_chains=1, num_warmup=5, num_samples=10,
+               progress_bar=True)  # fmt: skip
     assert mcmc.get_samples()["spins"].shape == (10, 7)
-    assert "potential" in capsys.readouterr().err
+    # what the progress bar shows (NumPyro hides the bar itself in some environments, CI=true)
+    assert "potential" in kernel.get_diagnostics_str(mcmc.last_state)
 
 
 @pytest.mark.slow

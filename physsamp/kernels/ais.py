@@ -84,6 +84,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels._random import check_generator, uniforms
+from physsamp.kernels.block_gibbs import repeat
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -330,25 +331,12 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> Callable:
             visible = (uniforms(key_visible, visible_sites, generator) < up).astype(jnp.int8)
             return RBMAnnealState(visible, path.hidden_input(visible))
 
-        current = _repeat(sweep, rng_key, state.kernel_state, num_sweeps)
+        current = repeat(sweep, rng_key, state.kernel_state, num_sweeps)
         v = current.position.astype(jnp.float32)
         increment = path._increment(v, current.hidden_input, t_from, t_to)
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
     return step
-
-
-def _repeat(update: Callable, rng_key: jax.Array, state: Any, times: int) -> Any:
-    if times == 1:
-        return update(rng_key, state)
-
-    def body(carry, _):
-        current, key = carry
-        key, key_update = jax.random.split(key)
-        return (update(key_update, current), key), None
-
-    (state, _), _ = jax.lax.scan(body, (state, rng_key), length=times)
-    return state
 
 
 # -- driving many runs ------------------------------------------------------------------------

@@ -177,15 +177,21 @@ def _stencil_sweep(
     backward = [jnp.roll(forward[d], 1, axis=d) for d in range(len(shape))]
     keys = jax.random.split(rng_key, 2)
     for color in range(2):
-        values = grid.astype(jnp.float32)
-        terms = []
-        for d in range(len(shape)):
-            terms.append(forward[d] * jnp.roll(values, -1, axis=d))
-            terms.append(backward[d] * jnp.roll(values, 1, axis=d))
-        local = ordered_sum(terms) + field
+        local = _stencil_local_field(grid, forward, backward, field)
         new = heat_bath(uniforms(keys[color], counters, generator), local, model)
         grid = jnp.where(parity == color, new, grid)
     return state._replace(position=grid.reshape(-1))
+
+
+def _stencil_local_field(grid: Array, forward: Array, backward: list[Array], field: Array):
+    """Local fields on the whole lattice, summed in the neighbour-list order
+    (+e_0, -e_0, +e_1, ...) so that both paths round alike."""
+    values = grid.astype(jnp.float32)
+    terms = []
+    for d in range(grid.ndim):
+        terms.append(forward[d] * jnp.roll(values, -1, axis=d))
+        terms.append(backward[d] * jnp.roll(values, 1, axis=d))
+    return ordered_sum(terms) + field
 
 
 def _stencil_step(
@@ -202,12 +208,7 @@ def _stencil_step(
 
     def half_sweep(carry, keys):
         grid, color = carry
-        values = grid.astype(jnp.float32)
-        terms = []
-        for d in range(len(shape)):
-            terms.append(forward[d] * jnp.roll(values, -1, axis=d))
-            terms.append(backward[d] * jnp.roll(values, 1, axis=d))
-        local = ordered_sum(terms) + field
+        local = _stencil_local_field(grid, forward, backward, field)
         new = heat_bath(hash_uniforms(keys, counters), local, model)
         return (jnp.where(parity == color, new, grid), 1 - color), None
 
@@ -297,20 +298,14 @@ def _packed_step(
     def half_sweep(carry, keys):
         _, other, color = carry
         offset = (board.offset[0] + color.astype(jnp.uint32)) % 2
-        neighbours = [other]
-        for axis in range(last):
-            neighbours += [jnp.roll(other, 1, axis), jnp.roll(other, -1, axis)]
-        neighbours.append(
-            jnp.where(offset == 1, jnp.roll(other, -1, last), jnp.roll(other, 1, last))
-        )
-        total = ordered_sum([n.astype(jnp.int32) for n in neighbours])
+        total = _packed_neighbour_sum(other, offset)
         counters = board.counters[0] - board.offset[0] + offset
         uniform = hash_uniforms(keys, counters)
         if model.uniform_field is None:
             local = coupling * total.astype(jnp.float32) + fields[color]
             new = heat_bath(uniform, local, model)
         else:
-            new = _heat_bath_by_table(uniform, total, len(neighbours), coupling, model)
+            new = _heat_bath_by_table(uniform, total, 2 * (last + 1), coupling, model)
         return (other, new, 1 - color), None
 
     keys = _half_sweep_round_keys(rng_key, sweeps)
@@ -318,6 +313,18 @@ def _packed_step(
     position = _unpack((first, second), board)
     changed = (position != state.position).mean(dtype=jnp.float32)
     return state._replace(position=position), BlockGibbsInfo(flip_fraction=changed)
+
+
+def _packed_neighbour_sum(other: Array, offset: Array) -> Array:
+    """The sum of the other colour's neighbours of every packed site (see ``_Checkerboard``):
+    along the packed last axis, the site at the same index and the one on the side given by
+    the offset; along every other axis, the same index one step away."""
+    last = other.ndim - 1
+    neighbours = [other]
+    for axis in range(last):
+        neighbours += [jnp.roll(other, 1, axis), jnp.roll(other, -1, axis)]
+    neighbours.append(jnp.where(offset == 1, jnp.roll(other, -1, last), jnp.roll(other, 1, last)))
+    return ordered_sum([n.astype(jnp.int32) for n in neighbours])
 
 
 def _heat_bath_by_table(
@@ -362,16 +369,9 @@ def _packed_step_unrolled(
     coupling = model.uniform_coupling
     board = _checkerboard(model)
     colors = _pack(state.position.reshape(model.lattice_shape), board)
-    last = len(model.lattice_shape) - 1
 
     def half_sweep(key, other, color):
-        neighbours = [other]
-        for axis in range(last):
-            neighbours += [jnp.roll(other, 1, axis), jnp.roll(other, -1, axis)]
-        neighbours.append(
-            jnp.where(board.offset[color] == 1, jnp.roll(other, -1, last), jnp.roll(other, 1, last))
-        )
-        total = ordered_sum([n.astype(jnp.int32) for n in neighbours])
+        total = _packed_neighbour_sum(other, board.offset[color])
         local = coupling * total.astype(jnp.float32) + board.field[color]
         return heat_bath(uniforms(key, board.counters[color], generator), local, model)
 
