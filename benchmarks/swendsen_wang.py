@@ -225,9 +225,9 @@ def main() -> None:
                       num_draws=sw_draws, sweeps_per_draw=1, burn_in=50)  # fmt: skip
         tau = gibbs_tau_literature(size)
         thinning = max(1, int(tau / 20))
-        # ~60 autocorrelation times where affordable, 20 at L = 128 (an ESS overestimate that
-        # favours Gibbs), 15 in the quick run
-        total_sweeps = (15 if quick else 60 if size < 128 else 20) * tau
+        # ~100 autocorrelation times (15 in the quick run, an ESS overestimate that favours
+        # Gibbs)
+        total_sweeps = (15 if quick else 100) * tau
         gibbs_draws = int(total_sweeps / thinning)
         gibbs = ess_rate("block Gibbs", block_gibbs.build_kernel(num_sweeps=thinning),
                          block_gibbs.init, model, num_draws=gibbs_draws + 100,
