@@ -87,9 +87,11 @@ def identical_chains(first, second, key, num_sweeps=20):
 
 @pytest.fixture(params=["unrolled", "looped"])
 def half_sweeps(request, monkeypatch):
-    """Run the lattice paths both ways: both half-sweeps in one loop body, or one each."""
-    if request.param == "looped":
-        monkeypatch.setattr(block_gibbs, "MIN_LOOPED_HALF_SWEEP_SITES", 0)
+    """Force the lattice (stencil) paths on small lattices, both ways: both half-sweeps in one
+    loop body, or one each."""
+    monkeypatch.setattr(block_gibbs, "MIN_STENCIL_SITES", 0)
+    looped_from = 0 if request.param == "looped" else 10**9
+    monkeypatch.setattr(block_gibbs, "MIN_LOOPED_HALF_SWEEP_SITES", looped_from)
     return request.param
 
 
