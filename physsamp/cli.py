@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def _quiet_arviz() -> None:
@@ -44,11 +45,11 @@ class Report:
 @dataclass
 class Run:
     name: str
-    idata: object
+    idata: Any
     seconds: float
 
 
-def _sample(kernel, num_samples: int, num_chains: int, seed: int) -> tuple[object, float]:
+def _sample(kernel, num_samples: int, num_chains: int, seed: int) -> tuple[Any, float]:
     import jax
     from numpyro.infer import MCMC
 
@@ -76,8 +77,7 @@ def _gibbs_section(report: Report, model_fn, size: int, samples: int, chains: in
     summary = az.summary(idata, var_names=["energy", "abs_magnetization"], round_to=5)
     report.block(summary.to_string())
     exact_energy = ising2d_energy_per_site(size, size, BETA_CRITICAL)
-    estimate = float(summary.loc["energy", "mean"])
-    error = float(summary.loc["energy", "mcse_mean"])
+    estimate, error = _mean_and_error(summary)
     report.say(f"\nEnergy per site {estimate:.5f} +- {error:.5f} (MCSE); exact (Kaufman 1949) "
                f"{exact_energy:.5f}: off by {abs(estimate - exact_energy) / error:.1f} MCSE. "
                f"Wall time {seconds:.1f} s with compilation.\n")  # fmt: skip
@@ -91,6 +91,12 @@ def _gibbs_section(report: Report, model_fn, size: int, samples: int, chains: in
     report.figure(figure, "gibbs_trace.png", "block Gibbs trace")
     _close(figure)
     return Run("block Gibbs", idata, seconds)
+
+
+def _mean_and_error(summary) -> tuple[float, float]:
+    """Mean and Monte Carlo standard error of the energy in an ArviZ summary table."""
+    row = summary.loc["energy"]
+    return float(row["mean"]), float(row["mcse_mean"])
 
 
 def _close(figure) -> None:
@@ -149,10 +155,7 @@ def _swendsen_wang_section(report: Report, model_fn, size, samples, chains, runs
     report.say("\n".join(rows))
     report.say("\n(wall time includes compilation; ESS from ArviZ, bulk)\n")
     summary = az.summary(idata, var_names=["energy"], round_to=6)
-    estimate, error = (
-        float(summary.loc["energy", "mean"]),
-        float(summary.loc["energy", "mcse_mean"]),
-    )
+    estimate, error = _mean_and_error(summary)
     exact_energy = ising2d_energy_per_site(size, size, BETA_CRITICAL)
     report.say(
         f"Swendsen-Wang energy per site {estimate:.5f} +- {error:.5f}; exact "

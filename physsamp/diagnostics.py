@@ -74,7 +74,7 @@ def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
     kernel = mcmc.sampler
     if not isinstance(kernel, PhysicsKernel):
         raise TypeError("to_inference_data needs an MCMC run with a physsamp kernel")
-    idata = az.from_numpyro(mcmc, **kwargs)
+    idata: Any = az.from_numpyro(mcmc, **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)
     extra = mcmc.get_extra_fields(group_by_chain=True)
     single = len(kernel.sites) == 1

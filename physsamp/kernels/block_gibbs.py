@@ -69,8 +69,11 @@ def build_kernel(num_sweeps: int = 1, generator: str = "hash"):
     def step(
         rng_key: jax.Array, state: BlockGibbsState, model: EnergyModel
     ) -> tuple[BlockGibbsState, BlockGibbsInfo]:
-        stencil = isinstance(model, PairwiseModel) and model.lattice_shape is not None
-        if stencil and model.num_sites >= MIN_STENCIL_SITES:
+        if (
+            isinstance(model, PairwiseModel)
+            and model.lattice_shape is not None
+            and model.num_sites >= MIN_STENCIL_SITES
+        ):
             if model.uniform_coupling is not None:
                 return _packed_step(rng_key, state, model, generator, num_sweeps)
             if generator == "hash" and model.num_sites >= MIN_LOOPED_HALF_SWEEP_SITES:
@@ -335,6 +338,7 @@ def _heat_bath_by_table(
     """``heat_bath`` when the local field takes only the 2d + 1 values ``J n + h``: the
     probabilities are computed once and selected by the neighbour sum ``n``, which saves an
     exponential per site."""
+    assert model.uniform_field is not None
     down, up = model.unit_values
     sums = jnp.arange(-degree, degree + 1, 2)
     local = coupling * sums.astype(jnp.float32) + model.uniform_field
