@@ -2,9 +2,6 @@
 Kaufman's finite-lattice log Z), calibration of the reported standard error, the bidirectional
 bracket, kernel resolution, storage and plots."""
 
-import importlib
-import importlib.util
-
 import jax
 import numpy as np
 import pytest
@@ -34,7 +31,6 @@ from physsamp.lattice_exact import BETA_CRITICAL, ising2d_log_partition
 NUM_RUNS, NUM_BETAS = 128, 129  # one compiled chunk of 128 steps, shared by the tests below
 ISING = random_ising(10, 1.0, seed=11)
 RBM = random_rbm(12, 6, 1.0, seed=12)
-HAS_SWENDSEN_WANG = importlib.util.find_spec("physsamp.kernels.swendsen_wang") is not None
 
 
 def estimate(model, key, **options):
@@ -196,15 +192,13 @@ def test_large_lattice_at_and_below_critical_temperature(beta, num_betas, key):
     """L = 32 at and below T_c: reaching 0.05 nats there needs ~1e10 site updates with
     single-site dynamics; this checks agreement within 3 standard errors of ~0.05 nats."""
     model = ps.Ising.lattice((32, 32), beta=beta)
-    kernel = (
-        importlib.import_module("physsamp.kernels.swendsen_wang") if HAS_SWENDSEN_WANG else None
-    )
+    from physsamp.kernels import swendsen_wang as kernel
+
     result = estimate(model, key, num_betas=num_betas, num_runs=256, kernel=kernel)
     assert result.stderr < 0.08
     assert_within(result, ising2d_log_partition(32, 32, beta))
 
 
-@pytest.mark.skipif(not HAS_SWENDSEN_WANG, reason="needs physsamp.kernels.swendsen_wang")
 def test_swendsen_wang_transition(key):
     from physsamp.kernels import swendsen_wang
 

@@ -162,7 +162,8 @@ def test_block_gibbs_instance_as_inner_kernel():
 
 @pytest.mark.slow
 def test_swendsen_wang_inner_kernel(key):
-    swendsen_wang = pytest.importorskip("physsamp.infer.swendsen_wang")
+    from physsamp.infer import swendsen_wang
+
     target = ps.Ising.lattice((4, 4), beta=0.7)
 
     def model():

@@ -32,10 +32,6 @@ def uniforms(
     """Uniform float32 numbers in [0, 1), one per counter (a site index), determined by the key
     and the counter alone."""
     if generator == "jax":
-        # Counters need not be contiguous; draw for the largest and pick.
-        if counters.ndim == 1:
-            size = counters.shape[0]
-            return jax.random.uniform(rng_key, (size,))
         return jax.random.uniform(rng_key, counters.shape)
     return hash_uniforms(round_keys(rng_key), counters)
 
