@@ -126,7 +126,7 @@ def demo(out: Path, size: int, num_samples: int, num_chains: int) -> int:
     report.say("# physsamp demo\n")
     total = time.perf_counter()
     runs = [_gibbs_section(report, model, size, num_samples, num_chains)]
-    for section in _EXTRA_SECTIONS:
+    for section in (_swendsen_wang_section, _ais_section):
         section(report, model, size, num_samples, num_chains, runs)
     report.say(f"Demo finished in {time.perf_counter() - total:.0f} s.")
     path = report.write()
@@ -202,9 +202,6 @@ def _ais_section(report: Report, model_fn, size, samples, chains, runs) -> None:
     figure = ps.infer.plot_ais(result)
     report.figure(figure, "ais_log_weights.png", "AIS log-weights")
     _close(figure)
-
-
-_EXTRA_SECTIONS: list = [_swendsen_wang_section, _ais_section]
 
 
 def main(argv: list[str] | None = None) -> int:
