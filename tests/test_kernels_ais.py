@@ -220,3 +220,77 @@ def test_default_path_validation():
         ais.default_path(random_ising(4, 1.0, seed=0), base_visible_bias=np.zeros(4))
     with pytest.raises(ValueError, match="num_sweeps"):
         ais.build_rbm_kernel(num_sweeps=0)
+
+
+# -- the batched lattice transition ----------------------------------------------------------
+LATTICES = {
+    "2d": ps.Ising.lattice((4, 4), coupling=0.8, beta=1.0),
+    "2d field": ps.Ising.lattice((4, 4), coupling=-0.6, field=0.3, beta=1.0),
+    "2d site fields": ps.Ising.lattice((4, 4), field=np.linspace(-1, 1, 16), beta=0.7),
+    "3d": ps.Ising.lattice((4, 4, 4), coupling=0.3, beta=1.0),
+}
+
+
+@pytest.mark.parametrize("name", LATTICES)
+def test_packed_energies_of_runs_match_the_model(name):
+    model = LATTICES[name]
+    x = model.uniform_configuration(jax.random.key(0), (7,))
+    colors = block_gibbs.pack_runs(x, model)
+    assert colors[0].shape[-1] == 7
+    np.testing.assert_array_equal(block_gibbs.unpack_runs(colors, model), x)
+    np.testing.assert_allclose(
+        block_gibbs.energy_of_runs(colors, model), model.energy(x), rtol=1e-6, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("num_sweeps", [1, 2])
+@pytest.mark.parametrize("name", LATTICES)
+def test_lattice_transition_makes_the_generic_chains(name, num_sweeps, key):
+    """Same key, same chains: the batched lattice transition against block Gibbs through the
+    one-run AIS step (a schedule that ends in a padded chunk)."""
+    model = LATTICES[name]
+    path = ais.default_path(model)
+    starts = path.base_sample(jax.random.key(1), (5,))
+    fractions = ais.schedule("linear", 40)
+    generic = ais.run(
+        jax.random.clone(key),
+        path,
+        fractions,
+        jax.vmap(ais.init, (0, None, None))(starts, path, block_gibbs.init),
+        ais.build_kernel(block_gibbs.build_kernel(num_sweeps)),
+        chunk_length=16,
+    )
+    batched = ais.run(
+        key, path, fractions, ais.lattice_init(starts, path),
+        ais.build_lattice_kernel(num_sweeps), chunk_length=16,
+    )  # fmt: skip
+    np.testing.assert_array_equal(
+        ais.positions(path, batched.states.kernel_state), generic.states.kernel_state.position
+    )
+    np.testing.assert_allclose(batched.log_weights, generic.log_weights, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        batched.checkpoint_log_weights, generic.checkpoint_log_weights, rtol=1e-5, atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("name", ["2d field", "2d site fields"])
+def test_lattice_transition_matches_exact(name, key):
+    model = LATTICES[name]
+    path = ais.default_path(model)
+    key_base, key_run = jax.random.split(key)
+    states = ais.lattice_init(path.base_sample(key_base, (NUM_RUNS,)), path)
+    out = ais.run(key_run, path, ais.schedule("linear", NUM_BETAS), states,
+                  ais.build_lattice_kernel())  # fmt: skip
+    log_z, stderr, _ = ais.weight_statistics(out.log_weights, path.base_log_partition())
+    assert_close(log_z, stderr, ps.exact.log_partition(model))
+
+
+def test_lattice_transition_needs_a_uniform_periodic_lattice():
+    assert ais.supports_lattice_kernel(LATTICES["2d"])
+    assert not ais.supports_lattice_kernel(ps.Ising.lattice((4, 4), periodic=False))
+    assert not ais.supports_lattice_kernel(ps.Ising.lattice((3, 4)))
+    assert not ais.supports_lattice_kernel(ISING)
+    with pytest.raises(ValueError, match="num_sweeps"):
+        ais.build_lattice_kernel(0)
+    with pytest.raises(TypeError, match="uniform coupling"):
+        ais.lattice_init(np.ones((2, 10), np.int8), ais.default_path(ISING))

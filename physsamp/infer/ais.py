@@ -231,10 +231,18 @@ def _kernel_module(kernel: type) -> types.ModuleType:
     raise TypeError(f"no pure kernel module found for {kernel.__name__}")
 
 
-def _generic(kernel_init: Callable, kernel_step: Callable) -> tuple[Callable, Callable]:
-    def init(position, path, t=0.0):
-        return ais.init(position, path, kernel_init, t)
+def _batched(init_one: Callable) -> Callable:
+    """An initialiser of a batch of runs ``init(positions [runs, sites], path, t)`` from a
+    one-run initialiser."""
 
+    def init(positions, path, t=0.0):
+        return jax.vmap(lambda position: init_one(position, path, t))(positions)
+
+    return init
+
+
+def _generic(kernel_init: Callable, kernel_step: Callable) -> tuple[Callable, Callable]:
+    init = _batched(lambda position, path, t: ais.init(position, path, kernel_init, t))
     return init, ais.build_kernel(kernel_step)
 
 
@@ -248,18 +256,31 @@ def resolve_kernel(
     """``(init, step)`` of an AIS transition for ``kernel``: None (fused layer-wise Gibbs for
     an RBM, block Gibbs otherwise), a physsamp NumPyro kernel class, a pure kernel module, a
     pure step function (its ``init`` is ``kernel_init`` or the ``init`` of the module that
-    defines it) or a pair ``(init, step)``. Built steps are cached, so repeated calls with the
-    same kernel reuse the compilation."""
+    defines it) or a pair ``(init, step)``. ``init(positions [runs, sites], path, t)`` builds
+    the states of a batch of runs. Block Gibbs on a periodic lattice with a uniform coupling
+    runs the batched lattice transition of :func:`physsamp.kernels.ais.build_lattice_kernel`
+    (the same chains as the generic one, faster). Built steps are cached, so repeated calls
+    with the same kernel reuse the compilation."""
     options = {"num_sweeps": num_sweeps, "generator": generator}
     if kernel is None:
         if isinstance(model, RBM):
             key = ("rbm", num_sweeps, generator)
             if key not in _STEP_CACHE:
-                _STEP_CACHE[key] = (ais.rbm_init, ais.build_rbm_kernel(**options))
+                _STEP_CACHE[key] = (_batched(ais.rbm_init), ais.build_rbm_kernel(**options))
             return _STEP_CACHE[key]
         kernel = importlib.import_module("physsamp.kernels.block_gibbs")
     if isinstance(kernel, type):
         kernel = _kernel_module(kernel)
+    if (
+        isinstance(kernel, types.ModuleType)
+        and kernel.__name__ == "physsamp.kernels.block_gibbs"
+        and generator == "hash"
+        and ais.supports_lattice_kernel(model)
+    ):
+        key = ("lattice", num_sweeps)
+        if key not in _STEP_CACHE:
+            _STEP_CACHE[key] = (ais.lattice_init, ais.build_lattice_kernel(num_sweeps))
+        return _STEP_CACHE[key]
     if isinstance(kernel, types.ModuleType):
         if not (hasattr(kernel, "init") and hasattr(kernel, "build_kernel")):
             raise TypeError(f"module {kernel.__name__} has no init and build_kernel")
@@ -355,7 +376,7 @@ def _summarise(
         bootstrap_stderr=boot,
         checkpoints=out.checkpoints,
         checkpoint_log_weights=out.checkpoint_log_weights,
-        final_positions=np.asarray(out.states.kernel_state.position),
+        final_positions=np.asarray(ais.positions(path, out.states.kernel_state)),
     )
 
 
@@ -417,7 +438,7 @@ def ais_log_partition(
     init, step = resolve_kernel(kernel, model, num_sweeps, generator, kernel_init)
     key_base, key_run, key_boot = jax.random.split(rng_key, 3)
     starts = path.base_sample(key_base, (num_runs,))
-    states = jax.vmap(init, (0, None))(starts, path)
+    states = init(starts, path)
     out = ais.run(key_run, path, fractions, states, step, chunk_length=chunk_length,
                   progress_bar=progress_bar, description="AIS")  # fmt: skip
     return _summarise(out, path, fractions, "forward", key_boot if bootstrap > 0 else None,
@@ -527,10 +548,10 @@ def ais_bounds(
         samples = draw_exact_samples(model, key_samples, num_runs)
     elif exact_samples is None or from_chain:
         assert lower.final_positions is not None
-        states = jax.vmap(init, (0, None, None))(lower.final_positions, path, 1.0)
+        states = init(lower.final_positions, path, 1.0)
         chain = ais.run(key_samples, path, np.ones(num_chain_steps + 1), states, step,
                         chunk_length=options.get("chunk_length", 256))  # fmt: skip
-        samples = np.asarray(chain.states.kernel_state.position)
+        samples = np.asarray(ais.positions(path, chain.states.kernel_state))
         note = (
             f"the reverse runs started from {num_chain_steps} sweeps after forward AIS, not "
             "from exact samples: the upper bound is approximate."
@@ -543,7 +564,7 @@ def ais_bounds(
             )
         model.check_values(samples)
     fractions = ais.schedule(schedule, num_betas)[::-1].copy()
-    states = jax.vmap(init, (0, None, None))(jnp.asarray(samples, jnp.int8), path, 1.0)
+    states = init(jnp.asarray(samples, jnp.int8), path, 1.0)
     out = ais.run(
         key_reverse,
         path,

@@ -84,6 +84,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels._random import check_generator, uniforms
+from physsamp.kernels import block_gibbs
 from physsamp.kernels.block_gibbs import repeat
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
@@ -94,16 +95,22 @@ __all__ = [
     "AISRun",
     "AISState",
     "BaseRatePath",
+    "BatchStep",
+    "LatticeAnnealState",
     "RBMAnnealState",
     "TemperaturePath",
     "build_kernel",
+    "build_lattice_kernel",
     "build_rbm_kernel",
     "default_path",
     "init",
+    "lattice_init",
     "log_mean_exp",
+    "positions",
     "rbm_init",
     "run",
     "schedule",
+    "supports_lattice_kernel",
     "weight_statistics",
 ]
 
@@ -282,8 +289,8 @@ def build_kernel(kernel_step: Callable) -> Callable:
     the increment from ``t_from`` to ``t_to`` at the new position."""
 
     def step(rng_key: jax.Array, state: AISState, path: Any, t_from: Array, t_to: Array):
-        kernel_state, _ = kernel_step(rng_key, state.kernel_state, path.model_at(t_from))
-        increment = path.log_weight_increment(kernel_state.position, t_from, t_to)
+        increment = path.log_weight_increment(state.kernel_state.position, t_from, t_to)
+        kernel_state, _ = kernel_step(rng_key, state.kernel_state, path.model_at(t_to))
         return AISState(kernel_state, state.log_weight + increment), AISInfo(increment)
 
     return step
@@ -318,25 +325,95 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> Callable:
         rbm = path.target
         hidden_sites = jnp.arange(rbm.num_hidden, dtype=jnp.uint32)
         visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
-        visible_offset = (1 - t_from) * path.base_visible_bias + t_from * rbm.beta * (
-            rbm.visible_bias
-        )
+        current = state.kernel_state
+        increment = path._increment(current.position.astype(jnp.float32),
+                                    current.hidden_input, t_from, t_to)  # fmt: skip
+        visible_offset = (1 - t_to) * path.base_visible_bias + t_to * rbm.beta * rbm.visible_bias
 
         def sweep(key, current: RBMAnnealState) -> RBMAnnealState:
             key_hidden, key_visible = jax.random.split(key)
-            up = jax.nn.sigmoid(t_from * current.hidden_input)
+            up = jax.nn.sigmoid(t_to * current.hidden_input)
             hidden = (uniforms(key_hidden, hidden_sites, generator) < up).astype(jnp.float32)
-            visible_input = visible_offset + t_from * rbm.beta * (rbm.weights @ hidden)
+            visible_input = visible_offset + t_to * rbm.beta * (rbm.weights @ hidden)
             up = jax.nn.sigmoid(visible_input)
             visible = (uniforms(key_visible, visible_sites, generator) < up).astype(jnp.int8)
             return RBMAnnealState(visible, path.hidden_input(visible))
 
-        current = repeat(sweep, rng_key, state.kernel_state, num_sweeps)
-        v = current.position.astype(jnp.float32)
-        increment = path._increment(v, current.hidden_input, t_from, t_to)
+        current = repeat(sweep, rng_key, current, num_sweeps)
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
     return step
+
+
+class LatticeAnnealState(NamedTuple):
+    """The batched lattice transition's state: all runs in the packed checkerboard form of
+    :func:`physsamp.kernels.block_gibbs.pack_runs` (two ``int8 [*packed, runs]`` arrays);
+    :func:`positions` unpacks them."""
+
+    first: Array
+    second: Array
+
+
+class BatchStep(NamedTuple):
+    """An AIS step that moves a whole batch of runs at once,
+    ``step(rng_keys [runs], states, path, t_from, t_to)`` (see :func:`build_lattice_kernel`);
+    :func:`run` calls it once per temperature instead of mapping a one-run step over runs."""
+
+    step: Callable
+
+
+def lattice_init(positions: Array, path: TemperaturePath, t: Array | float = 0.0) -> AISState:
+    """A batch of runs of the batched lattice transition at ``positions [runs, sites]``."""
+    del t
+    colors = block_gibbs.pack_runs(positions, _lattice_target(path))
+    return AISState(LatticeAnnealState(*colors), jnp.zeros(colors[0].shape[-1], jnp.float32))
+
+
+def build_lattice_kernel(num_sweeps: int = 1) -> BatchStep:
+    r"""The AIS step for :class:`TemperaturePath` on a periodic lattice with a uniform coupling
+    (:func:`supports_lattice_kernel`), for a whole batch of runs: block Gibbs sweeps on the
+    packed checkerboard with the runs along the innermost axis, each run's chain the same bit
+    for bit as that of :func:`build_kernel` applied to ``block_gibbs.build_kernel(num_sweeps)``
+    from the same key. The energy for the increment comes from the neighbour sums of the
+    first half-sweep (see :func:`physsamp.kernels.block_gibbs.packed_sweeps`), and the state
+    stays packed between steps."""
+    if num_sweeps < 1:
+        raise ValueError(f"num_sweeps must be >= 1, got {num_sweeps}")
+
+    def step(rng_keys: jax.Array, state: AISState, path: TemperaturePath, t_from, t_to):
+        target = _lattice_target(path)
+        colors = (state.kernel_state.first, state.kernel_state.second)
+        colors, energy = block_gibbs.sweep_runs(rng_keys, colors, path.model_at(t_to),
+                                                num_sweeps, energy=True)  # fmt: skip
+        increment = (t_to - t_from) * (-target.beta * energy)
+        return AISState(LatticeAnnealState(*colors), state.log_weight + increment), AISInfo(
+            increment
+        )
+
+    return BatchStep(step)
+
+
+def supports_lattice_kernel(model: EnergyModel) -> bool:
+    """Whether :func:`build_lattice_kernel` applies: an Ising model on a periodic lattice with
+    even extents and one coupling for every bond."""
+    return isinstance(model, PairwiseModel) and model.uniform_coupling is not None
+
+
+def _lattice_target(path: Any) -> PairwiseModel:
+    if not isinstance(path, TemperaturePath) or not supports_lattice_kernel(path.target):
+        raise TypeError(
+            "the batched lattice transition needs a TemperaturePath to a periodic lattice "
+            "with even extents and a uniform coupling"
+        )
+    return path.target  # type: ignore[return-value]
+
+
+def positions(path: Any, kernel_states: Any) -> Array:
+    """The configurations ``[runs, sites]`` of a batch of kernel states."""
+    if isinstance(kernel_states, LatticeAnnealState):
+        colors = (kernel_states.first, kernel_states.second)
+        return block_gibbs.unpack_runs(colors, _lattice_target(path))
+    return kernel_states.position
 
 
 # -- driving many runs ------------------------------------------------------------------------
@@ -367,7 +444,24 @@ def _advance(keys, states, path, t_from, t_to, active, step):
         (key, state), _ = jax.lax.scan(body, (key, state), (t_from, t_to, active))
         return key, state
 
+    if isinstance(step, BatchStep):
+        return _advance_batch(keys, states, path, t_from, t_to, active, step.step)
     return jax.vmap(one_run)(keys, states)
+
+
+def _advance_batch(keys, states, path, t_from, t_to, active, step):
+    def body(carry, xs):
+        keys, current = carry
+        start, end, on = xs
+        pairs = jax.vmap(jax.random.split)(keys)
+        keys, step_keys = pairs[:, 0], pairs[:, 1]
+        moved, _ = step(step_keys, current, path, start, end)
+        current = jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current)
+        return (keys, current), None
+
+    states = states._replace(log_weight=jnp.zeros_like(states.log_weight))
+    (keys, states), _ = jax.lax.scan(body, (keys, states), (t_from, t_to, active))
+    return keys, states
 
 
 def run(
@@ -405,7 +499,7 @@ def run(
     t_to[:num_steps] = fractions[1:]
     active = np.arange(padded) < num_steps
 
-    num_runs = jax.tree.leaves(states)[0].shape[0]
+    num_runs = states.log_weight.shape[0]
     keys = jax.random.split(rng_key, num_runs)
     total = np.zeros(num_runs, dtype=np.float64)
     checkpoints, trace = [], []

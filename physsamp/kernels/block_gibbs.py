@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -218,7 +219,7 @@ def _stencil_step(
         return (jnp.where(parity == color, new, grid), 1 - color), None
 
     start = state.position.reshape(shape)
-    keys = _half_sweep_round_keys(rng_key, sweeps)
+    keys = half_sweep_round_keys(rng_key, sweeps)
     (grid, _), _ = jax.lax.scan(half_sweep, (start, jnp.int32(0)), keys)
     position = grid.reshape(-1)
     changed = (position != state.position).mean(dtype=jnp.float32)
@@ -243,14 +244,18 @@ class _Checkerboard(NamedTuple):
     """A periodic lattice with even extents split by colour and packed along its last axis:
     colour c holds the sites of coordinate sum parity c, the one at ``(x', 2k + q_c(x'))`` at
     ``[x', k]``, where ``q_c(x') = (c + sum(x')) % 2``. Each colour's neighbours of the other
-    colour are then a few rolls away, so a half-sweep touches only the sites it updates."""
+    colour are then a few rolls away, so a half-sweep touches only the sites it updates.
+
+    A batch of configurations (independent runs) is stored along trailing axes,
+    ``[*packed, runs]``, so that the rolls move whole rows of runs and the innermost, contiguous
+    axis is long; the arrays below then carry matching trailing unit axes."""
 
     offset: tuple[Array, Array]  # q_c, broadcastable to the packed shape
     counters: tuple[Array, Array]  # global site indices, for the random numbers
     field: tuple[Array, Array]
 
 
-def _checkerboard(model: PairwiseModel) -> _Checkerboard:
+def _checkerboard(model: PairwiseModel, batch_axes: int = 0) -> _Checkerboard:
     assert model.lattice_shape is not None
     shape = model.lattice_shape
     packed = (*shape[:-1], shape[-1] // 2)
@@ -265,7 +270,12 @@ def _checkerboard(model: PairwiseModel) -> _Checkerboard:
     offsets = tuple((parity + color) % 2 for color in range(2))
     counters = tuple(base + column + offset for offset in offsets)
     field = tuple(model.field[c] for c in counters)
-    return _Checkerboard(offsets, counters, field)  # type: ignore[arg-type]
+    trailing = (1,) * batch_axes
+
+    def expand(values):
+        return tuple(v.reshape(*v.shape, *trailing) for v in values)
+
+    return _Checkerboard(expand(offsets), expand(counters), expand(field))  # type: ignore[arg-type]
 
 
 def _pack(grid: Array, board: _Checkerboard) -> tuple[Array, Array]:
@@ -281,50 +291,150 @@ def _unpack(colors: tuple[Array, Array], board: _Checkerboard) -> Array:
     return jnp.stack([even, odd], axis=-1).reshape(-1)
 
 
+def pack_runs(positions: Array, model: PairwiseModel) -> tuple[Array, Array]:
+    """Configurations ``[runs, sites]`` of a lattice model with a uniform coupling in the
+    batched packed form ``[*packed, runs]`` of ``_Checkerboard`` (one pair of arrays)."""
+    assert model.lattice_shape is not None
+    board = _checkerboard(model)
+    grids = jnp.asarray(positions, jnp.int8).reshape(-1, *model.lattice_shape)
+    first, second = jax.vmap(lambda grid: _pack(grid, board))(grids)
+    return jnp.moveaxis(first, 0, -1), jnp.moveaxis(second, 0, -1)
+
+
+def unpack_runs(colors: tuple[Array, Array], model: PairwiseModel) -> Array:
+    """The inverse of :func:`pack_runs`: configurations ``[runs, sites]``."""
+    board = _checkerboard(model)
+    first, second = (jnp.moveaxis(c, -1, 0) for c in colors)
+    return jax.vmap(lambda a, b: _unpack((a, b), board))(first, second)
+
+
 def _packed_step(
     rng_key: jax.Array, state: BlockGibbsState, model: PairwiseModel, generator: str, sweeps: int
 ) -> tuple[BlockGibbsState, BlockGibbsInfo]:
-    """Sweeps of the packed checkerboard, one half-sweep per loop iteration.
-
-    Two dependent half-sweeps in one loop body run five times slower on XLA:CPU: the rolls of
-    the second half fuse the first half's whole update (hash and sigmoid) into each of their
-    reads and recompute it. Between iterations the half-sweep's output is materialised. The
-    random numbers follow the same key schedule as the other paths, drawn ahead as round keys.
-    """
+    """Sweeps of the packed checkerboard, one half-sweep per loop iteration (see
+    ``packed_sweeps``)."""
     assert model.lattice_shape is not None and model.uniform_coupling is not None
     if generator != "hash" or model.num_sites < MIN_LOOPED_HALF_SWEEP_SITES:
         return _packed_step_unrolled(rng_key, state, model, generator, sweeps)
-    coupling = model.uniform_coupling
     board = _checkerboard(model)
     colors = _pack(state.position.reshape(model.lattice_shape), board)
-    last = len(model.lattice_shape) - 1
+    keys = half_sweep_round_keys(rng_key, sweeps)
+    first, second = packed_sweeps(keys, colors, model, board)
+    position = _unpack((first, second), board)
+    changed = (position != state.position).mean(dtype=jnp.float32)
+    return state._replace(position=position), BlockGibbsInfo(flip_fraction=changed)
+
+
+def packed_sweeps(
+    round_keys: Array,
+    colors: tuple[Array, Array],
+    model: PairwiseModel,
+    board: _Checkerboard,
+    energy: bool = False,
+):
+    r"""Half-sweeps of a lattice with a uniform coupling in packed form (``colors``, see
+    ``_Checkerboard``, with or without a trailing batch axis), colour 0 first, one per row of
+    ``round_keys [half-sweeps, 3, *batch]``; returns the new colours, and with ``energy`` also
+    the energy of the configuration the sweeps started from.
+
+    One half-sweep runs per loop iteration: two dependent half-sweeps in one loop body run five
+    times slower on XLA:CPU (the rolls of the second half fuse the first half's whole update,
+    hash and sigmoid, into each of their reads and recompute it). Between iterations the
+    half-sweep's output is materialised. The random numbers follow the key schedule of the
+    other paths (see ``half_sweep_round_keys``), so the chain is theirs bit for bit.
+
+    The energy costs almost nothing: every bond joins a site of colour 0 to one of colour 1,
+    so :math:`\sum_{\langle ij 
+angle} x_i x_j = \sum_{i \in 0} x_i n_i`, with :math:`n_i`
+    the neighbour sum the first half-sweep forms anyway; each half-sweep writes the products
+    :math:`x_i n_i` of the values it replaces (small integers, int8) beside its update. A
+    reduction over the updated values instead would make XLA recompute the update for it.
+    """
+    assert model.lattice_shape is not None and model.uniform_coupling is not None
+    coupling = model.uniform_coupling
+    dims = len(model.lattice_shape)
     fields = jnp.stack(board.field)
 
     def half_sweep(carry, keys):
-        _, other, color = carry
+        old, other, color = carry
         offset = (board.offset[0] + color.astype(jnp.uint32)) % 2
-        total = _packed_neighbour_sum(other, offset)
+        total = _packed_neighbour_sum(other, offset, dims)
         counters = board.counters[0] - board.offset[0] + offset
         uniform = hash_uniforms(keys, counters)
         if model.uniform_field is None:
             local = coupling * total.astype(jnp.float32) + fields[color]
             new = heat_bath(uniform, local, model)
         else:
-            new = _heat_bath_by_table(uniform, total, 2 * (last + 1), coupling, model)
-        return (other, new, 1 - color), None
+            new = _heat_bath_by_table(uniform, total, 2 * dims, coupling, model)
+        products = old * total.astype(jnp.int8) if energy else None
+        return (other, new, 1 - color), products
 
-    keys = _half_sweep_round_keys(rng_key, sweeps)
-    (first, second, _), _ = jax.lax.scan(half_sweep, (*colors, jnp.int32(0)), keys)
-    position = _unpack((first, second), board)
-    changed = (position != state.position).mean(dtype=jnp.float32)
-    return state._replace(position=position), BlockGibbsInfo(flip_fraction=changed)
+    (first, second, _), products = jax.lax.scan(half_sweep, (*colors, jnp.int32(0)), round_keys)
+    if not energy:
+        return first, second
+    bonds = _lattice_sum(products[0].astype(jnp.float32), dims)
+    start_first, start_second = colors
+    if model.uniform_field is None:
+        field_term = _lattice_sum(start_first.astype(jnp.float32) * board.field[0], dims)
+        field_term += _lattice_sum(start_second.astype(jnp.float32) * board.field[1], dims)
+    else:
+        field = model.uniform_field
+
+        def field_energy():
+            magnetisation = _lattice_sum((start_first + start_second).astype(jnp.float32), dims)
+            return field * magnetisation
+
+        # a pass over the lattice that a zero field does not need
+        field_term = jax.lax.cond(field != 0, field_energy, lambda: jnp.zeros_like(bonds))
+    return (first, second), -(coupling * bonds + field_term)
 
 
-def _packed_neighbour_sum(other: Array, offset: Array) -> Array:
+def sweep_runs(
+    rng_keys: jax.Array,
+    colors: tuple[Array, Array],
+    model: PairwiseModel,
+    sweeps: int = 1,
+    energy: bool = False,
+):
+    """``sweeps`` sweeps of every run of a batch in the packed form of :func:`pack_runs`, run
+    ``r`` with ``rng_keys[r]``: the chain of each run is the one ``build_kernel(sweeps)``
+    makes from that key, bit for bit. With ``energy``, also the energies ``[runs]`` of the
+    configurations before the sweeps (see ``packed_sweeps``)."""
+    keys = jax.vmap(half_sweep_round_keys, (0, None))(rng_keys, sweeps)
+    keys = jnp.moveaxis(keys, 0, -1)  # [half-sweeps, 3, runs]
+    return packed_sweeps(keys, colors, model, _checkerboard(model, batch_axes=1), energy)
+
+
+def energy_of_runs(colors: tuple[Array, Array], model: PairwiseModel) -> Array:
+    """The energies ``[runs]`` of a batch in the packed form of :func:`pack_runs`: the sum
+    over bonds is over colour 1's sites of the value times the sum of its neighbours."""
+    assert model.lattice_shape is not None and model.uniform_coupling is not None
+    board = _checkerboard(model, batch_axes=1)
+    dims = len(model.lattice_shape)
+    first, second = colors
+    total = _packed_neighbour_sum(first, board.offset[1], dims)
+    bonds = _lattice_sum(second.astype(jnp.float32) * total.astype(jnp.float32), dims)
+    field = _lattice_sum(first.astype(jnp.float32) * board.field[0], dims)
+    field += _lattice_sum(second.astype(jnp.float32) * board.field[1], dims)
+    return -(model.uniform_coupling * bonds + field)
+
+
+def _lattice_sum(values: Array, dims: int) -> Array:
+    """The sum over the ``dims`` leading (lattice) axes, as a product with a vector of ones:
+    XLA:CPU reduces over leading axes one output at a time with strided reads, while a
+    matrix-vector product streams the rows. Sums of integers below 2^24 are exact in float32
+    in any order."""
+    rows = values.reshape(math.prod(values.shape[:dims]), -1)
+    summed = jnp.ones(rows.shape[0], values.dtype) @ rows
+    return summed.reshape(values.shape[dims:])
+
+
+def _packed_neighbour_sum(other: Array, offset: Array, dims: int | None = None) -> Array:
     """The sum of the other colour's neighbours of every packed site (see ``_Checkerboard``):
-    along the packed last axis, the site at the same index and the one on the side given by
-    the offset; along every other axis, the same index one step away."""
-    last = other.ndim - 1
+    along the packed last lattice axis, the site at the same index and the one on the side
+    given by the offset; along every other axis, the same index one step away. Axes after the
+    ``dims`` lattice axes are batch axes."""
+    last = (other.ndim if dims is None else dims) - 1
     neighbours = [other]
     for axis in range(last):
         neighbours += [jnp.roll(other, 1, axis), jnp.roll(other, -1, axis)]
@@ -349,7 +459,7 @@ def _heat_bath_by_table(
     return jnp.where(uniform < probability_up, up, down).astype(jnp.int8)
 
 
-def _half_sweep_round_keys(rng_key: jax.Array, sweeps: int) -> Array:
+def half_sweep_round_keys(rng_key: jax.Array, sweeps: int) -> Array:
     """Round keys of every half-sweep, ``[2 * sweeps, 3]``, in the key schedule of ``repeat``
     and ``_stencil_sweep`` (one key per sweep, split in two for the colours)."""
 
