@@ -1,6 +1,6 @@
 """Time to build models: a 1024 x 1024 periodic lattice and a networkx graph with 10^6 edges.
 
-    uv run python benchmarks/build_time.py
+uv run python benchmarks/build_time.py
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ class RBMLogLikelihood:
 
 
 # -- kernels ----------------------------------------------------------------------------------
-_STEP_CACHE: dict[Any, tuple[Callable, Callable]] = {}
+_STEP_CACHE: dict[Any, tuple[Callable, Any]] = {}
 
 
 def _snake_case(name: str) -> str:
@@ -252,7 +252,7 @@ def resolve_kernel(
     num_sweeps: int = 1,
     generator: str = "hash",
     kernel_init: Callable | None = None,
-) -> tuple[Callable, Callable]:
+) -> tuple[Callable, Any]:
     """``(init, step)`` of an AIS transition for ``kernel``: None (fused layer-wise Gibbs for
     an RBM, block Gibbs otherwise), a physsamp NumPyro kernel class, a pure kernel module, a
     pure step function (its ``init`` is ``kernel_init`` or the ``init`` of the module that

@@ -83,8 +83,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from physsamp.kernels._random import check_generator, uniforms
 from physsamp.kernels import block_gibbs
+from physsamp.kernels._random import check_generator, uniforms
 from physsamp.kernels.block_gibbs import repeat
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
@@ -383,8 +383,8 @@ def build_lattice_kernel(num_sweeps: int = 1) -> BatchStep:
     def step(rng_keys: jax.Array, state: AISState, path: TemperaturePath, t_from, t_to):
         target = _lattice_target(path)
         colors = (state.kernel_state.first, state.kernel_state.second)
-        colors, energy = block_gibbs.sweep_runs(rng_keys, colors, path.model_at(t_to),
-                                                num_sweeps, energy=True)  # fmt: skip
+        model = target.with_beta(t_to * target.beta)
+        colors, energy = block_gibbs.sweep_runs(rng_keys, colors, model, num_sweeps)
         increment = (t_to - t_from) * (-target.beta * energy)
         return AISState(LatticeAnnealState(*colors), state.log_weight + increment), AISInfo(
             increment

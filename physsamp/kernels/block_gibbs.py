@@ -326,16 +326,20 @@ def _packed_step(
 
 
 def packed_sweeps(
-    round_keys: Array,
-    colors: tuple[Array, Array],
-    model: PairwiseModel,
-    board: _Checkerboard,
-    energy: bool = False,
-):
+    round_keys: Array, colors: tuple[Array, Array], model: PairwiseModel, board: _Checkerboard
+) -> tuple[Array, Array]:
+    """Half-sweeps of a lattice with a uniform coupling in packed form: see
+    ``packed_sweeps_and_energy``, which also gives the starting energy."""
+    return _packed_sweeps(round_keys, colors, model, board, energy=False)[0]
+
+
+def packed_sweeps_and_energy(
+    round_keys: Array, colors: tuple[Array, Array], model: PairwiseModel, board: _Checkerboard
+) -> tuple[tuple[Array, Array], Array]:
     r"""Half-sweeps of a lattice with a uniform coupling in packed form (``colors``, see
     ``_Checkerboard``, with or without a trailing batch axis), colour 0 first, one per row of
-    ``round_keys [half-sweeps, 3, *batch]``; returns the new colours, and with ``energy`` also
-    the energy of the configuration the sweeps started from.
+    ``round_keys [half-sweeps, 3, *batch]``; returns the new colours and the energy of the
+    configuration the sweeps started from.
 
     One half-sweep runs per loop iteration: two dependent half-sweeps in one loop body run five
     times slower on XLA:CPU (the rolls of the second half fuse the first half's whole update,
@@ -344,12 +348,23 @@ def packed_sweeps(
     other paths (see ``half_sweep_round_keys``), so the chain is theirs bit for bit.
 
     The energy costs almost nothing: every bond joins a site of colour 0 to one of colour 1,
-    so :math:`\sum_{\langle ij 
-angle} x_i x_j = \sum_{i \in 0} x_i n_i`, with :math:`n_i`
+    so :math:`\sum_{\langle ij \rangle} x_i x_j = \sum_{i \in 0} x_i n_i`, with :math:`n_i`
     the neighbour sum the first half-sweep forms anyway; each half-sweep writes the products
     :math:`x_i n_i` of the values it replaces (small integers, int8) beside its update. A
     reduction over the updated values instead would make XLA recompute the update for it.
     """
+    colors, energy = _packed_sweeps(round_keys, colors, model, board, energy=True)
+    assert energy is not None
+    return colors, energy
+
+
+def _packed_sweeps(
+    round_keys: Array,
+    colors: tuple[Array, Array],
+    model: PairwiseModel,
+    board: _Checkerboard,
+    energy: bool,
+) -> tuple[tuple[Array, Array], Array | None]:
     assert model.lattice_shape is not None and model.uniform_coupling is not None
     coupling = model.uniform_coupling
     dims = len(model.lattice_shape)
@@ -370,8 +385,8 @@ angle} x_i x_j = \sum_{i \in 0} x_i n_i`, with :math:`n_i`
         return (other, new, 1 - color), products
 
     (first, second, _), products = jax.lax.scan(half_sweep, (*colors, jnp.int32(0)), round_keys)
-    if not energy:
-        return first, second
+    if products is None:
+        return (first, second), None
     bonds = _lattice_sum(products[0].astype(jnp.float32), dims)
     start_first, start_second = colors
     if model.uniform_field is None:
@@ -390,19 +405,16 @@ angle} x_i x_j = \sum_{i \in 0} x_i n_i`, with :math:`n_i`
 
 
 def sweep_runs(
-    rng_keys: jax.Array,
-    colors: tuple[Array, Array],
-    model: PairwiseModel,
-    sweeps: int = 1,
-    energy: bool = False,
-):
+    rng_keys: jax.Array, colors: tuple[Array, Array], model: PairwiseModel, sweeps: int = 1
+) -> tuple[tuple[Array, Array], Array]:
     """``sweeps`` sweeps of every run of a batch in the packed form of :func:`pack_runs`, run
     ``r`` with ``rng_keys[r]``: the chain of each run is the one ``build_kernel(sweeps)``
-    makes from that key, bit for bit. With ``energy``, also the energies ``[runs]`` of the
-    configurations before the sweeps (see ``packed_sweeps``)."""
+    makes from that key, bit for bit. Returns the new colours and the energies ``[runs]`` of
+    the configurations before the sweeps (see ``packed_sweeps_and_energy``)."""
     keys = jax.vmap(half_sweep_round_keys, (0, None))(rng_keys, sweeps)
     keys = jnp.moveaxis(keys, 0, -1)  # [half-sweeps, 3, runs]
-    return packed_sweeps(keys, colors, model, _checkerboard(model, batch_axes=1), energy)
+    board = _checkerboard(model, batch_axes=1)
+    return packed_sweeps_and_energy(keys, colors, model, board)
 
 
 def energy_of_runs(colors: tuple[Array, Array], model: PairwiseModel) -> Array:
