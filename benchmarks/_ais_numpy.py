@@ -3,8 +3,8 @@
 Written the way a careful numpy user would: vectorised over runs, float32 arrays, one uniform
 per site from numpy's PCG64, log-weights accumulated in float64. The algorithms are those of
 physsamp.kernels.ais (Neal 2001 Stat. Comput. 11:125; Salakhutdinov & Murray 2008 ICML): at
-each step, a transition at t_from, then the increment log f_{t_to}(x) - log f_{t_from}(x) at the
-new state.
+each step, the increment log f_{t_to}(x) - log f_{t_from}(x) at the current state, then a
+transition that leaves f_{t_to} invariant.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ def ising_lattice_ais(
     log_weights = np.zeros(num_runs, dtype=np.float64)
     plus, minus = np.float32(1.0), np.float32(-1.0)
     for t_from, t_to in itertools.pairwise(schedule):
-        scale = np.float32(-2.0 * t_from * beta * coupling)
+        bonds = (spins * np.roll(spins, -1, axis=1)).sum(axis=(1, 2), dtype=np.float64)
+        bonds += (spins * np.roll(spins, -1, axis=2)).sum(axis=(1, 2), dtype=np.float64)
+        log_weights += (t_to - t_from) * beta * coupling * bonds
+        scale = np.float32(-2.0 * t_to * beta * coupling)
         for colour in colours:
             field = np.roll(spins, 1, axis=1)
             field += np.roll(spins, -1, axis=1)
@@ -41,9 +44,6 @@ def ising_lattice_ais(
             field += plus
             new = np.where(rng.random(shape, dtype=np.float32) * field < plus, plus, minus)
             spins = np.where(colour, new, spins)
-        bonds = (spins * np.roll(spins, -1, axis=1)).sum(axis=(1, 2), dtype=np.float64)
-        bonds += (spins * np.roll(spins, -1, axis=2)).sum(axis=(1, 2), dtype=np.float64)
-        log_weights += (t_to - t_from) * beta * coupling * bonds
     return log_weights
 
 
@@ -77,16 +77,16 @@ def rbm_ais(
     visible_gain = np.float32(beta) * a - base
     log_weights = np.zeros(num_runs, dtype=np.float64)
     for t_from, t_to in itertools.pairwise(schedule):
-        t = np.float32(t_from)
+        t = np.float32(t_to)
+        increment = np.float32(t_to - t_from) * (v @ visible_gain)
+        increment += (
+            _softplus(t * hidden_input) - _softplus(np.float32(t_from) * hidden_input)
+        ).sum(axis=1)
+        log_weights += increment
         h_up = 1.0 / (1.0 + np.exp(-t * hidden_input))
         h = (rng.random(h_up.shape, dtype=np.float32) < h_up).astype(np.float32)
         visible_input = (1 - t) * base + t * np.float32(beta) * (a + h @ w.T)
         v_up = 1.0 / (1.0 + np.exp(-visible_input))
         v = (rng.random(v_up.shape, dtype=np.float32) < v_up).astype(np.float32)
         hidden_input = np.float32(beta) * (v @ w + b)
-        increment = np.float32(t_to - t_from) * (v @ visible_gain)
-        increment += (_softplus(np.float32(t_to) * hidden_input) - _softplus(t * hidden_input)).sum(
-            axis=1
-        )
-        log_weights += increment
     return log_weights

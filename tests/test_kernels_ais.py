@@ -31,7 +31,7 @@ def anneal(
     key_base, key_run = jax.random.split(key)
     starts = path.base_sample(key_base, (num_runs,))
     if kernel == "default" and isinstance(path, ais.BaseRatePath):
-        states = jax.vmap(ais.rbm_init, (0, None))(starts, path)
+        states = ais.rbm_init(starts, path)
         step = RBM_STEP
     else:
         states = jax.vmap(ais.init, (0, None, None))(starts, path, block_gibbs.init)

@@ -263,10 +263,10 @@ def resolve_kernel(
     with the same kernel reuse the compilation."""
     options = {"num_sweeps": num_sweeps, "generator": generator}
     if kernel is None:
-        if isinstance(model, RBM):
-            key = ("rbm", num_sweeps, generator)
+        if isinstance(model, RBM) and generator == "hash":
+            key = ("rbm", num_sweeps)
             if key not in _STEP_CACHE:
-                _STEP_CACHE[key] = (_batched(ais.rbm_init), ais.build_rbm_kernel(**options))
+                _STEP_CACHE[key] = (ais.rbm_init, ais.build_rbm_kernel(num_sweeps))
             return _STEP_CACHE[key]
         kernel = importlib.import_module("physsamp.kernels.block_gibbs")
     if isinstance(kernel, type):

@@ -3,12 +3,12 @@ r"""Annealed importance sampling (AIS) with any physsamp kernel as the transitio
 AIS [Neal2001]_ estimates the ratio :math:`Z_K / Z_0` of the normalising constants of a target
 :math:`p_K \propto f_K` and a tractable base :math:`p_0 \propto f_0` through a path of
 intermediate densities :math:`f_t`, :math:`0 = t_0 < t_1 < \dots < t_K = 1`. One run draws
-:math:`x_0 \sim p_0` and, for :math:`k = 1, \dots, K`, moves :math:`x` with a transition that
-leaves :math:`p_{t_{k-1}}` invariant, then adds to its log-weight
+:math:`x \sim p_0` and, for :math:`k = 1, \dots, K`, adds to its log-weight
 
-.. math:: \Delta_k = \log f_{t_k}(x) - \log f_{t_{k-1}}(x) .
+.. math:: \Delta_k = \log f_{t_k}(x) - \log f_{t_{k-1}}(x)
 
-(Neal's order: the first transition, at the base, only redraws an exact base sample.) The
+at its current :math:`x`, then moves :math:`x` with a transition that leaves :math:`p_{t_k}`
+invariant (the last move, at the target, only improves the final sample). The
 weight :math:`w = e^{\sum_k \Delta_k}` is unbiased, :math:`\mathbb{E}[w] = Z_K / Z_0`, so from
 :math:`R` independent runs
 
@@ -40,9 +40,12 @@ Paths (pytrees, so the path is data and changing it never recompiles):
   leaves it invariant.
 
 The pure core: :func:`init` / :func:`build_kernel` adapt any kernel (``step(rng_key, state,
-model)``) to an AIS step ``step(rng_key, state, path, t_from, t_to)``; :func:`rbm_init` /
-:func:`build_rbm_kernel` are the fused RBM transition; :func:`run` drives a batch of runs over
-a schedule in chunks of one compiled scan (a progress bar moves between chunks);
+model)``) to an AIS step ``step(rng_key, state, path, t_from, t_to)`` for one run, mapped over
+runs; two transitions move the whole batch at once (a :class:`BatchStep`): the fused RBM
+transition (:func:`rbm_init` / :func:`build_rbm_kernel`) and block Gibbs on a periodic lattice
+(:func:`lattice_init` / :func:`build_lattice_kernel`, the same chains as the generic step).
+:func:`run` drives a batch of runs over a schedule in chunks of one compiled scan, each run's
+keys drawn ahead for the chunk (a progress bar moves between chunks);
 :func:`weight_statistics` turns log-weights into the estimate, its standard error and the
 weights' effective sample size.
 
@@ -84,8 +87,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels import block_gibbs
-from physsamp.kernels._random import check_generator, uniforms
-from physsamp.kernels.block_gibbs import repeat
+from physsamp.kernels._random import check_generator, hash_uniforms
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -285,8 +287,8 @@ def init(position: Array, path: Any, kernel_init: Callable, t: Array | float = 0
 
 def build_kernel(kernel_step: Callable) -> Callable:
     """An AIS step from any physsamp kernel ``kernel_step(rng_key, state, model)``:
-    ``step(rng_key, state, path, t_from, t_to)`` moves with the kernel at ``t_from`` and adds
-    the increment from ``t_from`` to ``t_to`` at the new position."""
+    ``step(rng_key, state, path, t_from, t_to)`` adds the increment from ``t_from`` to
+    ``t_to`` at the current position, then moves with the kernel at ``t_to``."""
 
     def step(rng_key: jax.Array, state: AISState, path: Any, t_from: Array, t_to: Array):
         increment = path.log_weight_increment(state.kernel_state.position, t_from, t_to)
@@ -304,45 +306,48 @@ class RBMAnnealState(NamedTuple):
     hidden_input: Array
 
 
-def rbm_init(position: Array, path: BaseRatePath, t: Array | float = 0.0) -> AISState:
-    """A run of the fused RBM transition at visible ``position``."""
+def rbm_init(positions: Array, path: BaseRatePath, t: Array | float = 0.0) -> AISState:
+    """A batch of runs of the fused RBM transition at visible ``positions [runs, visible]``."""
     del t
-    position = jnp.asarray(position, dtype=jnp.int8)
-    return AISState(RBMAnnealState(position, path.hidden_input(position)), jnp.float32(0.0))
+    positions = jnp.asarray(positions, dtype=jnp.int8)
+    weights = jnp.zeros(positions.shape[0], jnp.float32)
+    return AISState(RBMAnnealState(positions, path.hidden_input(positions)), weights)
 
 
-def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> Callable:
-    r"""The AIS step for :class:`BaseRatePath` with layer-wise Gibbs transitions: at :math:`t`,
-    :math:`h_j \sim \sigma(t \beta (b_j + v^\top W_{:j}))`, then
-    :math:`v_i \sim \sigma((1-t) a^A_i + t \beta (a_i + W_{i:} h))` (``num_sweeps`` times),
-    which leaves :math:`p_t(v, h)` and hence :math:`f_t(v)` invariant [SM2008]_; the
-    increment reuses the hidden input of the new visible units."""
+def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
+    r"""The AIS step for :class:`BaseRatePath` with layer-wise Gibbs transitions, for a whole
+    batch of runs: at :math:`t`, :math:`h_j \sim \sigma(t \beta (b_j + v^\top W_{:j}))`,
+    then :math:`v_i \sim \sigma((1-t) a^A_i + t \beta (a_i + W_{i:} h))` (``num_sweeps``
+    times), which leaves :math:`p_t(v, h)` and hence :math:`f_t(v)` invariant [SM2008]_. The
+    layers of all runs are drawn with two matrix products, and the increment reuses the stored
+    hidden input of the current visible units."""
     check_generator(generator)
+    if generator != "hash":
+        raise ValueError("the fused RBM transition draws its numbers with the hash generator")
     if num_sweeps < 1:
         raise ValueError(f"num_sweeps must be >= 1, got {num_sweeps}")
 
-    def step(rng_key: jax.Array, state: AISState, path: BaseRatePath, t_from, t_to):
+    def step(round_keys: Array, state: AISState, path: BaseRatePath, t_from, t_to):
         rbm = path.target
-        hidden_sites = jnp.arange(rbm.num_hidden, dtype=jnp.uint32)
-        visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
         current = state.kernel_state
         increment = path._increment(current.position.astype(jnp.float32),
                                     current.hidden_input, t_from, t_to)  # fmt: skip
         visible_offset = (1 - t_to) * path.base_visible_bias + t_to * rbm.beta * rbm.visible_bias
-
-        def sweep(key, current: RBMAnnealState) -> RBMAnnealState:
-            key_hidden, key_visible = jax.random.split(key)
+        hidden_sites = jnp.arange(rbm.num_hidden, dtype=jnp.uint32)
+        visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
+        # [half-sweeps, 3, runs, 1]: one row of round keys per layer update
+        keys = jnp.moveaxis(round_keys, 0, -1)[..., None]
+        for sweep in range(num_sweeps):
             up = jax.nn.sigmoid(t_to * current.hidden_input)
-            hidden = (uniforms(key_hidden, hidden_sites, generator) < up).astype(jnp.float32)
-            visible_input = visible_offset + t_to * rbm.beta * (rbm.weights @ hidden)
-            up = jax.nn.sigmoid(visible_input)
-            visible = (uniforms(key_visible, visible_sites, generator) < up).astype(jnp.int8)
-            return RBMAnnealState(visible, path.hidden_input(visible))
-
-        current = repeat(sweep, rng_key, current, num_sweeps)
+            uniform = hash_uniforms(keys[2 * sweep], hidden_sites)
+            hidden = (uniform < up).astype(jnp.float32)
+            up = jax.nn.sigmoid(visible_offset + t_to * rbm.beta * (hidden @ rbm.weights.T))
+            uniform = hash_uniforms(keys[2 * sweep + 1], visible_sites)
+            visible = (uniform < up).astype(jnp.int8)
+            current = RBMAnnealState(visible, path.hidden_input(visible))
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
-    return step
+    return BatchStep(step, partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps))
 
 
 class LatticeAnnealState(NamedTuple):
@@ -355,11 +360,14 @@ class LatticeAnnealState(NamedTuple):
 
 
 class BatchStep(NamedTuple):
-    """An AIS step that moves a whole batch of runs at once,
-    ``step(rng_keys [runs], states, path, t_from, t_to)`` (see :func:`build_lattice_kernel`);
-    :func:`run` calls it once per temperature instead of mapping a one-run step over runs."""
+    """An AIS step that moves a whole batch of runs at once (see :func:`build_lattice_kernel`,
+    :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [runs, k, 3], states,
+    path, t_from, t_to)`` once per temperature, with the round keys of the hash generator
+    that ``round_keys(step_key) -> [k, 3]`` derives from each run's step key, all drawn ahead
+    of the loop."""
 
     step: Callable
+    round_keys: Callable
 
 
 def lattice_init(positions: Array, path: TemperaturePath, t: Array | float = 0.0) -> AISState:
@@ -380,17 +388,17 @@ def build_lattice_kernel(num_sweeps: int = 1) -> BatchStep:
     if num_sweeps < 1:
         raise ValueError(f"num_sweeps must be >= 1, got {num_sweeps}")
 
-    def step(rng_keys: jax.Array, state: AISState, path: TemperaturePath, t_from, t_to):
+    def step(round_keys: Array, state: AISState, path: TemperaturePath, t_from, t_to):
         target = _lattice_target(path)
         colors = (state.kernel_state.first, state.kernel_state.second)
         model = target.with_beta(t_to * target.beta)
-        colors, energy = block_gibbs.sweep_runs(rng_keys, colors, model, num_sweeps)
+        colors, energy = block_gibbs.sweep_runs(round_keys, colors, model)
         increment = (t_to - t_from) * (-target.beta * energy)
         return AISState(LatticeAnnealState(*colors), state.log_weight + increment), AISInfo(
             increment
         )
 
-    return BatchStep(step)
+    return BatchStep(step, partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps))
 
 
 def supports_lattice_kernel(model: EnergyModel) -> bool:
@@ -428,40 +436,55 @@ class AISRun(NamedTuple):
     checkpoint_log_weights: np.ndarray
 
 
+def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
+    """The raw data of one run's keys for steps ``first_step, ...`` (``num_steps`` of them):
+    the step number folded into the run's key, so that a step's key does not depend on how
+    the schedule is chunked. Drawn in one vectorised call ahead of the loop, as raw data so
+    that the loop may scan over them without tripping JAX's key-reuse checker."""
+    steps = first_step + jnp.arange(num_steps, dtype=jnp.uint32)
+    return jax.random.key_data(jax.vmap(jax.random.fold_in, (None, 0))(key, steps))
+
+
 @partial(jax.jit, static_argnames=("step",))
-def _advance(keys, states, path, t_from, t_to, active, step):
+def _advance(keys, states, path, first_step, t_from, t_to, active, step):
+    if isinstance(step, BatchStep):
+        return _advance_batch(keys, states, path, first_step, t_from, t_to, active, step)
+    impl = jax.random.key_impl(keys)
+
     def one_run(key, state):
         state = state._replace(log_weight=jnp.zeros_like(state.log_weight))
+        step_keys = _step_keys(key, first_step, t_from.shape[0])
 
-        def body(carry, xs):
-            key, current = carry
-            start, end, on = xs
-            key, key_step = jax.random.split(key)
+        def body(current, xs):
+            start, end, on, key_data = xs
+            key_step = jax.random.wrap_key_data(key_data, impl=impl)
             moved, _ = step(key_step, current, path, start, end)
-            current = jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current)
-            return (key, current), None
+            return jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current), None
 
-        (key, state), _ = jax.lax.scan(body, (key, state), (t_from, t_to, active))
-        return key, state
+        state, _ = jax.lax.scan(body, state, (t_from, t_to, active, step_keys))
+        return state
 
-    if isinstance(step, BatchStep):
-        return _advance_batch(keys, states, path, t_from, t_to, active, step.step)
     return jax.vmap(one_run)(keys, states)
 
 
-def _advance_batch(keys, states, path, t_from, t_to, active, step):
-    def body(carry, xs):
-        keys, current = carry
-        start, end, on = xs
-        pairs = jax.vmap(jax.random.split)(keys)
-        keys, step_keys = pairs[:, 0], pairs[:, 1]
-        moved, _ = step(step_keys, current, path, start, end)
-        current = jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current)
-        return (keys, current), None
+def _advance_batch(keys, states, path, first_step, t_from, t_to, active, step: BatchStep):
+    impl = jax.random.key_impl(keys)
+    step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, t_from.shape[0])
+
+    def round_keys_of(key_data):
+        return step.round_keys(jax.random.wrap_key_data(key_data, impl=impl))
+
+    # [steps, runs, k, 3]: every round key of the chunk at once, outside the loop
+    material = jax.vmap(jax.vmap(round_keys_of))(jnp.swapaxes(step_keys, 0, 1))
+
+    def body(current, xs):
+        start, end, on, round_keys = xs
+        moved, _ = step.step(round_keys, current, path, start, end)
+        return jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current), None
 
     states = states._replace(log_weight=jnp.zeros_like(states.log_weight))
-    (keys, states), _ = jax.lax.scan(body, (keys, states), (t_from, t_to, active))
-    return keys, states
+    states, _ = jax.lax.scan(body, states, (t_from, t_to, active, material))
+    return states
 
 
 def run(
@@ -521,8 +544,9 @@ def run(
     try:
         for chunk in range(num_chunks):
             window = slice(chunk * chunk_length, (chunk + 1) * chunk_length)
-            keys, states = _advance(keys, states, path, t_from[window], t_to[window],
-                                    active[window], step=step)  # fmt: skip
+            first_step = np.uint32(window.start)
+            states = _advance(keys, states, path, first_step, t_from[window], t_to[window],
+                              active[window], step=step)  # fmt: skip
             # Dispatch is asynchronous: read the previous chunk while this one runs.
             if pending is not None:
                 collect(*pending)

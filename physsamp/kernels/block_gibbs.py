@@ -405,14 +405,14 @@ def _packed_sweeps(
 
 
 def sweep_runs(
-    rng_keys: jax.Array, colors: tuple[Array, Array], model: PairwiseModel, sweeps: int = 1
+    round_keys: Array, colors: tuple[Array, Array], model: PairwiseModel
 ) -> tuple[tuple[Array, Array], Array]:
-    """``sweeps`` sweeps of every run of a batch in the packed form of :func:`pack_runs`, run
-    ``r`` with ``rng_keys[r]``: the chain of each run is the one ``build_kernel(sweeps)``
-    makes from that key, bit for bit. Returns the new colours and the energies ``[runs]`` of
-    the configurations before the sweeps (see ``packed_sweeps_and_energy``)."""
-    keys = jax.vmap(half_sweep_round_keys, (0, None))(rng_keys, sweeps)
-    keys = jnp.moveaxis(keys, 0, -1)  # [half-sweeps, 3, runs]
+    """Sweeps of every run of a batch in the packed form of :func:`pack_runs`, run ``r``
+    with the round keys ``round_keys[r] = half_sweep_round_keys(key_r, sweeps)``: the chain
+    of each run is the one ``build_kernel(sweeps)`` makes from ``key_r``, bit for bit.
+    Returns the new colours and the energies ``[runs]`` of the configurations before the
+    sweeps (see ``packed_sweeps_and_energy``)."""
+    keys = jnp.moveaxis(round_keys, 0, -1)  # [half-sweeps, 3, runs]
     board = _checkerboard(model, batch_axes=1)
     return packed_sweeps_and_energy(keys, colors, model, board)
 
