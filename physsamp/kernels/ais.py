@@ -147,6 +147,13 @@ class TemperaturePath(NamedTuple):
         return self.target.num_sites * math.log(2.0)
 
 
+def softplus(x: Array) -> Array:
+    r""":math:`\log(1 + e^x)` as :math:`\max(x, 0) + \operatorname{log1p}(e^{-|x|})`: stable,
+    and on XLA:CPU about nine times faster than ``jax.nn.softplus`` (a ``logaddexp`` with
+    special-value handling), which dominated the cost of an RBM's AIS step."""
+    return jnp.maximum(x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
 class BaseRatePath(NamedTuple):
     r"""The path of [SM2008]_ from a base-rate model (independent visible units with logits
     ``base_visible_bias``, and as many free hidden units) to the RBM ``target``; see the module
@@ -179,7 +186,7 @@ class BaseRatePath(NamedTuple):
         visible = (t_to - t_from) * (v @ (self.target.beta * self.target.visible_bias
                                           - self.base_visible_bias))  # fmt: skip
         # Unit by unit, so that the difference of two large sums is never formed.
-        hidden = jax.nn.softplus(t_to * hidden_input) - jax.nn.softplus(t_from * hidden_input)
+        hidden = softplus(t_to * hidden_input) - softplus(t_from * hidden_input)
         return visible + hidden.sum(-1)
 
     def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
