@@ -144,6 +144,24 @@ def test_reverse_ais_from_given_samples_and_from_a_chain(key):
         ais_bounds(RBM, jax.random.key(0), exact_samples=samples[:, :3])
 
 
+def test_bounds_on_a_lattice_with_the_batched_transition(key):
+    """A 4 x 4 periodic lattice runs the batched lattice transition both ways: forward, reverse
+    from exact samples, and reverse from a chain (packed states unpacked in between)."""
+    model = ps.Ising.lattice((4, 4), coupling=0.7, field=0.2, beta=1.0)
+    key_exact, key_chain = jax.random.split(key)
+    exact = ps.exact.log_partition(model)
+    lower, upper = ais_bounds(model, key_exact, num_betas=NUM_BETAS, num_runs=NUM_RUNS,
+                              progress_bar=False)  # fmt: skip
+    assert_within(lower, exact)
+    assert_within(upper, exact)
+    assert lower.final_positions is not None and lower.final_positions.shape == (NUM_RUNS, 16)
+    model.check_values(lower.final_positions)
+    _, upper = ais_bounds(model, key_chain, exact_samples="chain", num_betas=NUM_BETAS,
+                          num_runs=NUM_RUNS, num_chain_steps=NUM_BETAS - 1,
+                          progress_bar=False)  # fmt: skip
+    assert_within(upper, exact, z=4.0)
+
+
 def test_exact_samples_follow_the_exact_marginals(key):
     key_ising, key_rbm = jax.random.split(key)
     for model, sample_key in ((ISING, key_ising), (random_rbm(16, 5, 1.0, seed=15), key_rbm)):
