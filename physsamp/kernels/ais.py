@@ -305,6 +305,17 @@ def build_kernel(kernel_step: Callable) -> Callable:
     return step
 
 
+class BatchStep(NamedTuple):
+    """An AIS step that moves a whole batch of runs at once (see :func:`build_lattice_kernel`,
+    :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [runs, k, 3], states,
+    path, t_from, t_to)`` once per temperature, with the round keys of the hash generator
+    that ``round_keys(step_key) -> [k, 3]`` derives from each run's step key, all drawn ahead
+    of the loop."""
+
+    step: Callable
+    round_keys: Callable
+
+
 class RBMAnnealState(NamedTuple):
     """The fused RBM transition's state: visible units and their hidden input
     :math:`\\beta(b + v^\\top W)` (kept so that each step needs two matrix products)."""
@@ -364,17 +375,6 @@ class LatticeAnnealState(NamedTuple):
 
     first: Array
     second: Array
-
-
-class BatchStep(NamedTuple):
-    """An AIS step that moves a whole batch of runs at once (see :func:`build_lattice_kernel`,
-    :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [runs, k, 3], states,
-    path, t_from, t_to)`` once per temperature, with the round keys of the hash generator
-    that ``round_keys(step_key) -> [k, 3]`` derives from each run's step key, all drawn ahead
-    of the loop."""
-
-    step: Callable
-    round_keys: Callable
 
 
 def lattice_init(positions: Array, path: TemperaturePath, t: Array | float = 0.0) -> AISState:
@@ -499,15 +499,16 @@ def run(
     path: Any,
     schedule: ArrayLike,
     states: AISState,
-    step: Callable,
+    step: Callable | BatchStep,
     *,
     chunk_length: int = 256,
     progress_bar: bool = False,
     description: str = "AIS",
 ) -> AISRun:
-    """Anneal a batch of runs ``states`` (leading axis: runs) along ``schedule`` (the
-    fractions visited, in order: ``[0, ..., 1]`` forward, reversed for reverse AIS) with the
-    AIS ``step``.
+    """Anneal a batch of runs ``states`` along ``schedule`` (the fractions visited, in order:
+    ``[0, ..., 1]`` forward, reversed for reverse AIS) with the AIS ``step``: a one-run step
+    (``states`` with a leading run axis, mapped over runs) or a :class:`BatchStep` (``states``
+    as its ``init`` builds them; ``log_weight`` is always ``[runs]``).
 
     The schedule runs in chunks of ``chunk_length`` steps, each one call of the same compiled
     scan (the last chunk is padded with masked steps), so the result does not depend on the
