@@ -395,6 +395,7 @@ def ais_log_partition(
     bootstrap: int = 0,
     chunk_length: int = 256,
     progress_bar: bool = True,
+    devices: Sequence[Any] | None = None,
 ) -> AISResult:
     r"""Estimate :math:`\log Z` of ``model`` by annealed importance sampling.
 
@@ -418,6 +419,8 @@ def ais_log_partition(
             resamples of the runs.
         chunk_length: steps per compiled chunk (the progress bar moves once per chunk).
         progress_bar: show a tqdm bar when the schedule has more than one chunk.
+        devices: split the runs evenly over these devices (for example ``jax.devices()``;
+            see :func:`physsamp.kernels.ais.run`); each run's numbers do not change.
 
     Returns:
         :class:`AISResult` (``log_z``, ``stderr``, ``ess``, ``log_weights``, ``warning``...).
@@ -440,7 +443,7 @@ def ais_log_partition(
     starts = path.base_sample(key_base, (num_runs,))
     states = init(starts, path)
     out = ais.run(key_run, path, fractions, states, step, chunk_length=chunk_length,
-                  progress_bar=progress_bar, description="AIS")  # fmt: skip
+                  progress_bar=progress_bar, description="AIS", devices=devices)  # fmt: skip
     return _summarise(out, path, fractions, "forward", key_boot if bootstrap > 0 else None,
                       bootstrap)  # fmt: skip
 
@@ -550,7 +553,8 @@ def ais_bounds(
         assert lower.final_positions is not None
         states = init(lower.final_positions, path, 1.0)
         chain = ais.run(key_samples, path, np.ones(num_chain_steps + 1), states, step,
-                        chunk_length=options.get("chunk_length", 256))  # fmt: skip
+                        chunk_length=options.get("chunk_length", 256),
+                        devices=options.get("devices"))  # fmt: skip
         samples = np.asarray(ais.positions(path, chain.states.kernel_state))
         note = (
             f"the reverse runs started from {num_chain_steps} sweeps after forward AIS, not "
@@ -573,6 +577,7 @@ def ais_bounds(
         step,
         chunk_length=options.get("chunk_length", 256),
         progress_bar=options.get("progress_bar", True),
+        devices=options.get("devices"),
         description="reverse AIS",
     )
     upper = _summarise(out, path, fractions[::-1].copy(), "reverse", None, 0, note)

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -504,6 +504,7 @@ def run(
     chunk_length: int = 256,
     progress_bar: bool = False,
     description: str = "AIS",
+    devices: Sequence[Any] | None = None,
 ) -> AISRun:
     """Anneal a batch of runs ``states`` along ``schedule`` (the fractions visited, in order:
     ``[0, ..., 1]`` forward, reversed for reverse AIS) with the AIS ``step``: a one-run step
@@ -514,6 +515,12 @@ def run(
     scan (the last chunk is padded with masked steps), so the result does not depend on the
     chunking, a tqdm bar can move between chunks, and schedules of any length reuse the
     compilation. Chunk sums of the log-weights are added in float64.
+
+    With ``devices``, the runs are split evenly over them (``jax.sharding``: every array with
+    a run axis is sharded along it, and XLA partitions the loop; runs never communicate), for
+    several accelerators or, on a CPU, host devices made with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``. Each run's numbers are the same
+    as on one device.
     """
     fractions = np.asarray(schedule, dtype=np.float64)
     num_steps = fractions.size - 1
@@ -532,6 +539,8 @@ def run(
 
     num_runs = states.log_weight.shape[0]
     keys = jax.random.split(rng_key, num_runs)
+    if devices is not None:
+        keys, states = _shard_runs((keys, states), list(devices), num_runs)
     total = np.zeros(num_runs, dtype=np.float64)
     checkpoints, trace = [], []
     bar = None
@@ -565,6 +574,33 @@ def run(
         if bar is not None:
             bar.close()
     return AISRun(total, states, np.asarray(checkpoints), np.stack(trace))
+
+
+def _shard_runs(tree: Any, devices: list, num_runs: int) -> Any:
+    """``tree`` placed with its run axes sharded over ``devices``: the last axis of a
+    :class:`LatticeAnnealState`'s arrays, the leading axis of everything else."""
+    if not devices or num_runs % len(devices):
+        raise ValueError(
+            f"{num_runs} runs do not split evenly over {len(devices)} devices; choose "
+            "num_runs as a multiple of the number of devices"
+        )
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+
+    def along(axis: int) -> Callable:
+        def place(leaf):
+            spec: list[str | None] = [None] * jnp.ndim(leaf)
+            spec[axis] = "runs"
+            sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*spec))
+            return jax.device_put(leaf, sharding)
+
+        return place
+
+    def place_node(node):
+        if isinstance(node, LatticeAnnealState):
+            return jax.tree.map(along(-1), node)
+        return jax.tree.map(along(0), node)
+
+    return jax.tree.map(place_node, tree, is_leaf=lambda node: isinstance(node, LatticeAnnealState))
 
 
 # -- statistics of the weights ----------------------------------------------------------------
