@@ -72,27 +72,28 @@ def benchmark(name, model, exact, numpy_fn, log_z_base, num_betas, target, key, 
     ais_log_partition(model, jax.random.key(1), 257, 64, progress_bar=False, **options)
     compile_seconds = first - (time.perf_counter() - start) * (num_betas - 1) / 256
     num_runs = runs_for(pilot.log_weights, target)
+    keys: list = []
     for attempt in range(3):
-        result, seconds = time_physsamp(model, jax.random.fold_in(key_main, attempt), num_betas,
-                                        num_runs, **options)  # fmt: skip
+        keys = [jax.random.fold_in(key_main, attempt)]
+        result, seconds = time_physsamp(model, keys[0], num_betas, num_runs, **options)
         if result.stderr <= target:
             break
         num_runs = math.ceil(num_runs * (result.stderr / target) ** 2 / 32.0) * 32
     # Short runs are exposed to bursts of load on a shared machine: the median of three.
+    keys += [jax.random.fold_in(key_main, 10 + i) for i in range(2)]
     repeats = [seconds] + [
-        time_physsamp(model, jax.random.fold_in(key_main, 10 + i), num_betas, num_runs,
-                      **options)[1]
-        for i in range(2)
-    ]  # fmt: skip
+        time_physsamp(model, key, num_betas, num_runs, **options)[1] for key in keys[1:]
+    ]
     seconds = float(np.median(repeats))
     sharded = None
     if jax.device_count() > 1 and num_runs % jax.device_count() == 0:
+        # the same keys: every run's numbers are those of one device
         sharded_repeats = [
-            time_physsamp(model, jax.random.fold_in(key_main, 20 + i), num_betas, num_runs,
-                          devices=jax.devices(), **options)
-            for i in range(3)
-        ]  # fmt: skip
-        sharded = (sharded_repeats[0][0], float(np.median([t for _, t in sharded_repeats])))
+            time_physsamp(model, key, num_betas, num_runs, devices=jax.devices(), **options)
+            for key in keys
+        ]
+        same = np.allclose(sharded_repeats[0][0].log_weights, result.log_weights, rtol=1e-6)
+        sharded = (sharded_repeats[0][0], float(np.median([t for _, t in sharded_repeats])), same)
     schedule = ais_kernels.schedule("linear", num_betas)
     start = time.perf_counter()
     log_weights = numpy_fn(schedule, num_runs)
@@ -111,9 +112,12 @@ def benchmark(name, model, exact, numpy_fn, log_z_base, num_betas, target, key, 
                              - np.logaddexp.reduce(2 * log_weights)))  # fmt: skip
     print(f"  {'numpy reference':22s}{numpy_log_z:11.4f}{numpy_log_z - exact:+9.4f}"
           f"{numpy_stderr:8.4f}{numpy_ess:8.1f}{numpy_seconds:10.2f}")  # fmt: skip
-    print(
-        f"  physsamp times of three runs: {', '.join(f'{t:.2f}' for t in repeats)} s (median above)"
-    )
+    times = ", ".join(f"{t:.2f}" for t in repeats)
+    print(f"  physsamp on 1 device, three runs: {times} s (the median above)")
+    if sharded is not None:
+        times = ", ".join(f"{t:.2f}" for _, t in sharded_repeats)
+        print(f"  physsamp on {jax.device_count()} devices, same keys: {times} s; log-weights "
+              f"{'identical to' if sharded[2] else 'DIFFERENT from'} one device's")  # fmt: skip
     print(f"  speed-up (numpy time / physsamp time): {numpy_seconds / seconds:.2f}x on 1 device"
           + (f", {numpy_seconds / sharded[1]:.2f}x with the runs split over "
              f"{jax.device_count()} devices" if sharded is not None else "")
