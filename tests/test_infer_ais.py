@@ -357,7 +357,7 @@ def test_twenty_site_models_match_exact(model, key):
 
 def test_runs_split_over_devices_in_subprocess(tmp_path):
     """Two host devices: the runs of a lattice, an RBM and a generic-kernel estimate are
-    sharded over them, and every run's log-weight is the one-device value."""
+    sharded over them; every run makes its one-device chain and log-weight (to rounding)."""
     script = tmp_path / "devices.py"
     script.write_text(
         textwrap.dedent(
@@ -379,7 +379,7 @@ def test_runs_split_over_devices_in_subprocess(tmp_path):
                                       chunk_length=32, devices=devices, **options)
                     for devices in (None, jax.devices())
                 )
-                np.testing.assert_allclose(two.log_weights, one.log_weights, rtol=1e-6)
+                np.testing.assert_allclose(two.log_weights, one.log_weights, rtol=1e-5)
                 np.testing.assert_array_equal(two.final_positions, one.final_positions)
             try:
                 ais_log_partition(rbm, jax.random.key(3), 9, 63, devices=jax.devices())

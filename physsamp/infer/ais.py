@@ -420,7 +420,7 @@ def ais_log_partition(
         chunk_length: steps per compiled chunk (the progress bar moves once per chunk).
         progress_bar: show a tqdm bar when the schedule has more than one chunk.
         devices: split the runs evenly over these devices (for example ``jax.devices()``;
-            see :func:`physsamp.kernels.ais.run`); each run's numbers do not change.
+            see :func:`physsamp.kernels.ais.run`); each run's chain does not change.
 
     Returns:
         :class:`AISResult` (``log_z``, ``stderr``, ``ess``, ``log_weights``, ``warning``...).

@@ -519,8 +519,9 @@ def run(
     With ``devices``, the runs are split evenly over them (``jax.sharding``: every array with
     a run axis is sharded along it, and XLA partitions the loop; runs never communicate), for
     several accelerators or, on a CPU, host devices made with
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``. Each run's numbers are the same
-    as on one device.
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``. Each run makes the chain it makes
+    on one device; its log-weight agrees up to float32 rounding (XLA may sum a matrix product
+    in another order).
     """
     fractions = np.asarray(schedule, dtype=np.float64)
     num_steps = fractions.size - 1
