@@ -149,8 +149,8 @@ class TemperaturePath(NamedTuple):
 
 def softplus(x: Array) -> Array:
     r""":math:`\log(1 + e^x)` as :math:`\max(x, 0) + \operatorname{log1p}(e^{-|x|})`: stable,
-    and on XLA:CPU about nine times faster than ``jax.nn.softplus`` (a ``logaddexp`` with
-    special-value handling), which dominated the cost of an RBM's AIS step."""
+    and on XLA:CPU about five times faster than ``jax.nn.softplus`` (a ``logaddexp`` with
+    special-value handling; ``benchmarks/softplus.py``), which dominated an RBM's AIS step."""
     return jnp.maximum(x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
 
 
