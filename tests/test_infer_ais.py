@@ -2,14 +2,10 @@
 Kaufman's finite-lattice log Z), calibration of the reported standard error, the bidirectional
 bracket, kernel resolution, storage and plots."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import jax
 import numpy as np
 import pytest
+from checks import run_with_host_devices
 from models_fixtures import digits_data, random_boltzmann, random_ising, random_rbm, train_rbm
 from scipy import stats
 
@@ -358,41 +354,32 @@ def test_twenty_site_models_match_exact(model, key):
 def test_runs_split_over_devices_in_subprocess(tmp_path):
     """Two host devices: the runs of a lattice, an RBM and a generic-kernel estimate are
     sharded over them; every run makes its one-device chain and log-weight (to rounding)."""
-    script = tmp_path / "devices.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import jax, numpy as np, physsamp as ps
-            from physsamp.infer.ais import ais_log_partition
-            from physsamp.kernels import swendsen_wang
+    script = """
+        import jax, numpy as np, physsamp as ps
+        from physsamp.infer.ais import ais_log_partition
+        from physsamp.kernels import swendsen_wang
 
-            assert jax.device_count() == 2
-            rbm = ps.RBM(np.random.default_rng(0).normal(0, 0.5, (12, 6)), 0.1, -0.1)
-            cases = [
-                (ps.Ising.lattice((8, 8), beta=0.4), {}),
-                (rbm, {}),
-                (ps.Ising.lattice((4, 4), coupling=0.5, beta=0.8), {"kernel": swendsen_wang}),
-            ]
-            for model, options in cases:
-                one, two = (
-                    ais_log_partition(model, jax.random.key(3), 65, 64, progress_bar=False,
-                                      chunk_length=32, devices=devices, **options)
-                    for devices in (None, jax.devices())
-                )
-                np.testing.assert_allclose(two.log_weights, one.log_weights, rtol=1e-5)
-                np.testing.assert_array_equal(two.final_positions, one.final_positions)
-            try:
-                ais_log_partition(rbm, jax.random.key(3), 9, 63, devices=jax.devices())
-            except ValueError as error:
-                assert "split evenly" in str(error)
-            else:
-                raise AssertionError("63 runs over 2 devices were accepted")
-            print("ok")
-            """
-        )
-    )
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                            text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+        assert jax.device_count() == 2
+        rbm = ps.RBM(np.random.default_rng(0).normal(0, 0.5, (12, 6)), 0.1, -0.1)
+        cases = [
+            (ps.Ising.lattice((8, 8), beta=0.4), {}),
+            (rbm, {}),
+            (ps.Ising.lattice((4, 4), coupling=0.5, beta=0.8), {"kernel": swendsen_wang}),
+        ]
+        for model, options in cases:
+            one, two = (
+                ais_log_partition(model, jax.random.key(3), 65, 64, progress_bar=False,
+                                  chunk_length=32, devices=devices, **options)
+                for devices in (None, jax.devices())
+            )
+            np.testing.assert_allclose(two.log_weights, one.log_weights, rtol=1e-5)
+            np.testing.assert_array_equal(two.final_positions, one.final_positions)
+        try:
+            ais_log_partition(rbm, jax.random.key(3), 9, 63, devices=jax.devices())
+        except ValueError as error:
+            assert "split evenly" in str(error)
+        else:
+            raise AssertionError("63 runs over 2 devices were accepted")
+        print("ok")
+    """
+    run_with_host_devices(script, tmp_path, timeout=600)

@@ -1,11 +1,10 @@
-import os
-
 import jax
 import networkx as nx
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pytest
+from checks import run_with_host_devices
 from numpyro.infer import MCMC, Predictive
 from stats import assert_matches_exact
 
@@ -37,27 +36,19 @@ def test_mcmc_chain_methods_agree_and_match_exact(chain_method):
 
 def test_parallel_chain_method_in_subprocess(tmp_path):
     """chain_method="parallel" needs several host devices, set before jax starts."""
-    script = tmp_path / "parallel.py"
-    script.write_text(
-        "import jax, numpyro, networkx as nx, physsamp as ps\n"
-        "from numpyro.infer import MCMC\n"
-        "def model():\n"
-        "    numpyro.sample('spins', ps.Ising(nx.cycle_graph(5), beta=0.5))\n"
-        "mcmc = MCMC(ps.infer.BlockGibbs(model), num_warmup=5, num_samples=20, num_chains=2,\n"
-        "            chain_method='parallel', progress_bar=False)\n"
-        "mcmc.run(jax.random.PRNGKey(0))\n"
-        "assert mcmc.get_samples(group_by_chain=True)['spins'].shape == (2, 20, 5)\n"
-        "assert ps.to_inference_data(mcmc).posterior['energy'].shape == (2, 20)\n"
-        "print('ok')\n"
-    )
-    import subprocess
-    import sys
-
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                            text=True, timeout=300)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "ok" in result.stdout
+    script = """
+        import jax, numpyro, networkx as nx, physsamp as ps
+        from numpyro.infer import MCMC
+        def model():
+            numpyro.sample('spins', ps.Ising(nx.cycle_graph(5), beta=0.5))
+        mcmc = MCMC(ps.infer.BlockGibbs(model), num_warmup=5, num_samples=20, num_chains=2,
+                    chain_method='parallel', progress_bar=False)
+        mcmc.run(jax.random.PRNGKey(0))
+        assert mcmc.get_samples(group_by_chain=True)['spins'].shape == (2, 20, 5)
+        assert ps.to_inference_data(mcmc).posterior['energy'].shape == (2, 20)
+        print('ok')
+    """
+    run_with_host_devices(script, tmp_path)
 
 
 def test_thinning_and_continuation():

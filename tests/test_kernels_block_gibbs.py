@@ -2,6 +2,7 @@ import jax
 import networkx as nx
 import numpy as np
 import pytest
+from checks import assert_step_compiles_once
 from models_fixtures import random_boltzmann, random_ising, random_rbm
 from stats import ALPHA, assert_matches_exact, assert_mean_close, chi_square_against_exact
 
@@ -120,13 +121,7 @@ def test_packed_checkerboard_matches_exact_distribution(key, half_sweeps):
 
 
 def test_step_compiles_once_per_shape(key):
-    model = ps.Ising.lattice((8, 8), beta=0.3)
-    step = jax.jit(block_gibbs.build_kernel())
-    state = block_gibbs.init(model.uniform_configuration(key), model)
-    state, _ = step(jax.random.key(1), state, model)
-    for beta in (0.1, 0.5, 0.9):
-        state, _ = step(jax.random.key(2), state, model.with_beta(beta))
-    assert step._cache_size() == 1
+    assert_step_compiles_once(block_gibbs, key)
 
 
 def test_beta_zero_gives_independent_fair_units(key):

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import networkx as nx
 import numpy as np
 import pytest
+from checks import assert_step_compiles_once
 from models_fixtures import random_boltzmann, random_ising, random_rbm
 from stats import ALPHA, assert_matches_exact, assert_mean_close, chi_square_against_exact
 
@@ -143,13 +144,7 @@ def test_lattice_and_graph_paths_give_identical_chains(key):
 
 
 def test_step_compiles_once_per_shape(key):
-    model = ps.Ising.lattice((8, 8), beta=0.3)
-    step = jax.jit(swendsen_wang.build_kernel())
-    state = swendsen_wang.init(model.uniform_configuration(key), model)
-    state, _ = step(jax.random.key(1), state, model)
-    for beta in (0.1, 0.5, 0.9):
-        state, _ = step(jax.random.key(2), state, model.with_beta(beta))
-    assert step._cache_size() == 1
+    assert_step_compiles_once(swendsen_wang, key)
 
 
 def test_info_at_zero_and_infinite_coupling(key):

@@ -30,8 +30,6 @@ References:
        125-139 (2001).
     .. [SM2008] R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief
        networks", ICML (2008).
-    .. [Grosse2013] R. B. Grosse, C. J. Maddison and R. Salakhutdinov, "Annealing between
-       distributions by averaging moments", NeurIPS (2013).
     .. [Grosse2015] R. B. Grosse, Z. Ghahramani and R. P. Adams, "Sandwiching the marginal
        likelihood using bidirectional Monte Carlo", arXiv:1511.02543 (2015).
 
@@ -62,7 +60,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from physsamp import exact
-from physsamp.kernels import ais
+from physsamp.kernels import ais, block_gibbs
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -268,12 +266,12 @@ def resolve_kernel(
             if key not in _STEP_CACHE:
                 _STEP_CACHE[key] = (ais.rbm_init, ais.build_rbm_kernel(num_sweeps))
             return _STEP_CACHE[key]
-        kernel = importlib.import_module("physsamp.kernels.block_gibbs")
+        kernel = block_gibbs
     if isinstance(kernel, type):
         kernel = _kernel_module(kernel)
     if (
         isinstance(kernel, types.ModuleType)
-        and kernel.__name__ == "physsamp.kernels.block_gibbs"
+        and kernel is block_gibbs
         and generator == "hash"
         and ais.supports_lattice_kernel(model)
     ):

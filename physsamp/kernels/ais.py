@@ -452,6 +452,11 @@ def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
     return jax.random.key_data(jax.vmap(jax.random.fold_in, (None, 0))(key, steps))
 
 
+def _keep_unless(active: Array, moved: Any, current: Any) -> Any:
+    """``moved`` on an active step, ``current`` on a padding step of the last chunk."""
+    return jax.tree.map(lambda new, old: jnp.where(active, new, old), moved, current)
+
+
 @partial(jax.jit, static_argnames=("step",))
 def _advance(keys, states, path, first_step, t_from, t_to, active, step):
     if isinstance(step, BatchStep):
@@ -466,7 +471,7 @@ def _advance(keys, states, path, first_step, t_from, t_to, active, step):
             start, end, on, key_data = xs
             key_step = jax.random.wrap_key_data(key_data, impl=impl)
             moved, _ = step(key_step, current, path, start, end)
-            return jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current), None
+            return _keep_unless(on, moved, current), None
 
         state, _ = jax.lax.scan(body, state, (t_from, t_to, active, step_keys))
         return state
@@ -487,7 +492,7 @@ def _advance_batch(keys, states, path, first_step, t_from, t_to, active, step: B
     def body(current, xs):
         start, end, on, round_keys = xs
         moved, _ = step.step(round_keys, current, path, start, end)
-        return jax.tree.map(lambda new, old: jnp.where(on, new, old), moved, current), None
+        return _keep_unless(on, moved, current), None
 
     states = states._replace(log_weight=jnp.zeros_like(states.log_weight))
     states, _ = jax.lax.scan(body, states, (t_from, t_to, active, material))

@@ -388,20 +388,7 @@ def _packed_sweeps(
     if products is None:
         return (first, second), None
     bonds = _lattice_sum(products[0].astype(jnp.float32), dims)
-    start_first, start_second = colors
-    if model.uniform_field is None:
-        field_term = _lattice_sum(start_first.astype(jnp.float32) * board.field[0], dims)
-        field_term += _lattice_sum(start_second.astype(jnp.float32) * board.field[1], dims)
-    else:
-        field = model.uniform_field
-
-        def field_energy():
-            magnetisation = _lattice_sum((start_first + start_second).astype(jnp.float32), dims)
-            return field * magnetisation
-
-        # a pass over the lattice that a zero field does not need
-        field_term = jax.lax.cond(field != 0, field_energy, lambda: jnp.zeros_like(bonds))
-    return (first, second), -(coupling * bonds + field_term)
+    return (first, second), -(coupling * bonds + _field_sum(colors, model, board))
 
 
 def sweep_runs(
@@ -426,9 +413,26 @@ def energy_of_runs(colors: tuple[Array, Array], model: PairwiseModel) -> Array:
     first, second = colors
     total = _packed_neighbour_sum(first, board.offset[1], dims)
     bonds = _lattice_sum(second.astype(jnp.float32) * total.astype(jnp.float32), dims)
-    field = _lattice_sum(first.astype(jnp.float32) * board.field[0], dims)
-    field += _lattice_sum(second.astype(jnp.float32) * board.field[1], dims)
-    return -(model.uniform_coupling * bonds + field)
+    return -(model.uniform_coupling * bonds + _field_sum(colors, model, board))
+
+
+def _field_sum(colors: tuple[Array, Array], model: PairwiseModel, board: _Checkerboard):
+    r""":math:`\sum_i h_i x_i` of a packed configuration (or batch); with a uniform field, a
+    zero field skips the pass over the lattice."""
+    assert model.lattice_shape is not None
+    dims = len(model.lattice_shape)
+    first, second = colors
+    if model.uniform_field is None:
+        return _lattice_sum(first.astype(jnp.float32) * board.field[0], dims) + _lattice_sum(
+            second.astype(jnp.float32) * board.field[1], dims
+        )
+    field = model.uniform_field
+
+    def field_sum():
+        return field * _lattice_sum((first + second).astype(jnp.float32), dims)
+
+    zero = jnp.zeros(first.shape[dims:], jnp.float32)
+    return jax.lax.cond(field != 0, field_sum, lambda: zero)
 
 
 def _lattice_sum(values: Array, dims: int) -> Array:
