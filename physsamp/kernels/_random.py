@@ -7,6 +7,12 @@ three rounds of the MurmurHash3 finaliser (Appleby), each round keyed by an inde
 drawn from the JAX key. Site ``i`` receives the same number whichever code path updates it, so
 the lattice stencil and the generic neighbour-list path give identical chains. ``rng="jax"``
 selects ``jax.random.uniform`` instead (slower; a cross-check).
+
+The keys themselves are derived as JAX derives them (:func:`split`, :func:`fold_in`,
+:func:`round_keys` give bit for bit what ``jax.random.split``, ``fold_in`` and ``bits`` give),
+but with the Threefry-2x32 block function written as array operations: on a CPU, JAX calls a
+library routine for it that XLA cannot fuse, which cost AIS more than a third of its loop when
+every run draws fresh keys at every step (``benchmarks/keys.py``).
 """
 
 from __future__ import annotations
@@ -37,8 +43,75 @@ def uniforms(
 
 
 def round_keys(rng_key: jax.Array) -> UInt32[Array, " 3"]:
-    """The three round keys that the hash generator draws from a JAX key."""
-    return jax.random.bits(rng_key, (3,), jnp.uint32)
+    """The three round keys that the hash generator draws from a JAX key: the same words as
+    ``jax.random.bits(rng_key, (3,), jnp.uint32)``."""
+    if not _fused_threefry(rng_key):
+        return jax.random.bits(rng_key, (3,), jnp.uint32)
+    first, second = _threefry_blocks(rng_key, jnp.arange(3, dtype=jnp.uint32))
+    return first ^ second
+
+
+def split(rng_key: jax.Array, num: int = 2) -> jax.Array:
+    """``jax.random.split(rng_key, num)`` for one key, bit for bit."""
+    if not _fused_threefry(rng_key):
+        return jax.random.split(rng_key, num)
+    words = _threefry_blocks(rng_key, jnp.arange(num, dtype=jnp.uint32))
+    return jax.random.wrap_key_data(jnp.stack(words, axis=-1), impl=jax.random.key_impl(rng_key))
+
+
+def fold_in(rng_key: jax.Array, data: Array) -> jax.Array:
+    """``jax.random.fold_in(rng_key, data)`` for one key and an array of ``uint32`` data: one
+    key per element of ``data``, bit for bit those of JAX."""
+    data = jnp.asarray(data, dtype=jnp.uint32)
+    if not _fused_threefry(rng_key):
+        return jax.vmap(jax.random.fold_in, (None, 0))(rng_key, data.ravel()).reshape(data.shape)
+    words = _threefry_blocks(rng_key, data)
+    return jax.random.wrap_key_data(jnp.stack(words, axis=-1), impl=jax.random.key_impl(rng_key))
+
+
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def threefry2x32(
+    key: tuple[Array, Array], count: tuple[Array, Array]
+) -> tuple[UInt32[Array, "..."], UInt32[Array, "..."]]:
+    """The Threefry-2x32 block function with 20 rounds (Salmon, Moraes, Dror & Shaw 2011,
+    "Parallel random numbers: as easy as 1, 2, 3", SC'11), elementwise over broadcast
+    ``uint32`` arrays: the function behind JAX's default generator, here as plain array
+    operations that XLA fuses."""
+
+    def rotate_left(x, bits):
+        return (x << jnp.uint32(bits)) | (x >> jnp.uint32(32 - bits))
+
+    k0, k1 = (jnp.asarray(k, dtype=jnp.uint32) for k in key)
+    schedule = (k0, k1, k0 ^ k1 ^ jnp.uint32(0x1BD11BDA))
+    x0 = jnp.asarray(count[0], dtype=jnp.uint32) + k0
+    x1 = jnp.asarray(count[1], dtype=jnp.uint32) + k1
+    for injection in range(1, 6):
+        for bits in _THREEFRY_ROTATIONS[(injection - 1) % 2]:
+            x0 = x0 + x1
+            x1 = rotate_left(x1, bits) ^ x0
+        x0 = x0 + schedule[injection % 3]
+        x1 = x1 + schedule[(injection + 1) % 3] + jnp.uint32(injection)
+    return x0, x1
+
+
+def _threefry_blocks(rng_key: jax.Array, counters: Array) -> tuple[Array, Array]:
+    """Threefry blocks of ``rng_key`` at counters ``(0, counters)``: how JAX's partitionable
+    threefry numbers the blocks of ``split``, ``bits`` and (through its seed) ``fold_in``."""
+    data = jax.random.key_data(rng_key)
+    return threefry2x32((data[..., 0], data[..., 1]), (jnp.zeros_like(counters), counters))
+
+
+def _fused_threefry(rng_key: jax.Array) -> bool:
+    """Whether the key is a single threefry key under JAX's partitionable numbering (the
+    default since JAX 0.5), where the replicas above reproduce JAX; otherwise the callers
+    fall back to ``jax.random``."""
+    return (
+        jnp.ndim(rng_key) == 0
+        and str(jax.random.key_impl(rng_key)) == "threefry2x32"
+        and bool(jax.config.jax_threefry_partitionable)
+    )
 
 
 def hash_uniforms(keys: UInt32[Array, " 3"], counters: UInt32[Array, "..."]) -> Float[Array, "..."]:

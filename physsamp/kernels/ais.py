@@ -87,7 +87,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels import block_gibbs
-from physsamp.kernels._random import check_generator, hash_uniforms
+from physsamp.kernels._random import check_generator, fold_in, hash_uniforms
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -449,7 +449,7 @@ def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
     the schedule is chunked. Drawn in one vectorised call ahead of the loop, as raw data so
     that the loop may scan over them without tripping JAX's key-reuse checker."""
     steps = first_step + jnp.arange(num_steps, dtype=jnp.uint32)
-    return jax.random.key_data(jax.vmap(jax.random.fold_in, (None, 0))(key, steps))
+    return jax.random.key_data(fold_in(key, steps))
 
 
 def _keep_unless(active: Array, moved: Any, current: Any) -> Any:

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int8
 
-from physsamp.kernels._random import check_generator, hash_uniforms, round_keys, uniforms
+from physsamp.kernels._random import check_generator, hash_uniforms, round_keys, split, uniforms
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel, ordered_sum
 from physsamp.models.rbm import RBM
@@ -480,14 +480,14 @@ def half_sweep_round_keys(rng_key: jax.Array, sweeps: int) -> Array:
     and ``_stencil_sweep`` (one key per sweep, split in two for the colours)."""
 
     def of_sweep(key):
-        first, second = jax.random.split(key)
+        first, second = split(key)
         return jnp.stack([round_keys(first), round_keys(second)])
 
     if sweeps == 1:
         return of_sweep(rng_key)
 
     def body(key, _):
-        key, key_sweep = jax.random.split(key)
+        key, key_sweep = split(key)
         return key, of_sweep(key_sweep)
 
     _, keys = jax.lax.scan(body, rng_key, length=sweeps)
