@@ -5,6 +5,7 @@ a wrong base normaliser or a transition at the wrong temperature fails it (the p
 shows the size of error that is caught)."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from models_fixtures import random_boltzmann, random_ising, random_rbm
@@ -142,6 +143,47 @@ def test_rbm_path_with_block_gibbs_on_intermediate_rbms(key):
     """Every intermediate of the base-rate path is an RBM, so block Gibbs applies too."""
     log_z, stderr, _, _ = anneal(RBM, key, kernel="block_gibbs", base_visible_bias=np.zeros(9))
     assert_close(log_z, stderr, ps.exact.log_partition(RBM))
+
+
+def test_fused_rbm_transition_with_two_sweeps_matches_exact(key):
+    path = ais.default_path(RBM)
+    key_base, key_run = jax.random.split(key)
+    states = ais.rbm_init(path.base_sample(key_base, (NUM_RUNS,)), path)
+    out = ais.run(key_run, path, ais.schedule("linear", NUM_BETAS), states,
+                  ais.build_rbm_kernel(num_sweeps=2))  # fmt: skip
+    log_z, stderr, _ = ais.weight_statistics(out.log_weights, path.base_log_partition())
+    assert_close(log_z, stderr, ps.exact.log_partition(RBM))
+
+
+def test_fused_rbm_increment_is_the_paths():
+    """The fused step's increment, read from its stored inputs, is log f_to - log f_from at
+    the state it starts from; and the inputs it stores are those of the state it ends in."""
+    path = ais.default_path(RBM, base_visible_bias=np.linspace(-0.5, 0.5, 9))
+    v = ps.exact.states(RBM)[::7]
+    states = ais.rbm_init(v, path)
+    round_keys = jax.random.bits(jax.random.key(0), (v.shape[0], 2, 3), jnp.uint32)
+    moved, info = RBM_STEP.step(round_keys, states, path, 0.3, 0.4)
+    np.testing.assert_allclose(
+        info.log_increment, path.log_weight_increment(v, 0.3, 0.4), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        moved.kernel_state.inputs,
+        ais.rbm_init(moved.kernel_state.position, path).kernel_state.inputs,
+    )
+    assert set(np.unique(ais.positions(path, moved.kernel_state))) <= {0, 1}
+
+
+def test_units_are_drawn_with_their_conditional_probability():
+    """The division-free comparison draws a unit exactly when u < sigmoid(x), up to the
+    rounding of sigmoid, for logits from -100 to 100."""
+    x = jnp.linspace(-100.0, 100.0, 20001)
+    u = jax.random.uniform(jax.random.key(1), x.shape)
+    drawn = ais._draw_units(u, x, jnp.exp(-jnp.abs(x)))
+    probability = jax.nn.sigmoid(x)
+    expected = (u < probability).astype(jnp.float32)
+    borderline = jnp.abs(u - probability) < 1e-6
+    assert bool(jnp.all((drawn == expected) | borderline))
+    assert 0.4 < float(drawn.mean()) < 0.6
 
 
 def test_base_rate_path_ends_at_the_rbm():

@@ -44,7 +44,7 @@ model)``) to an AIS step ``step(rng_key, state, path, t_from, t_to)`` for one ru
 runs; two transitions move the whole batch at once (a :class:`BatchStep`): the fused RBM
 transition (:func:`rbm_init` / :func:`build_rbm_kernel`) and block Gibbs on a periodic lattice
 (:func:`lattice_init` / :func:`build_lattice_kernel`, the same chains as the generic step).
-:func:`run` drives a batch of runs over a schedule in chunks of one compiled scan, each run's
+:func:`run` drives a batch of runs over a schedule in chunks of one compiled loop, each run's
 keys drawn ahead for the chunk (a progress bar moves between chunks);
 :func:`weight_statistics` turns log-weights into the estimate, its standard error and the
 weights' effective sample size.
@@ -179,15 +179,12 @@ class BaseRatePath(NamedTuple):
 
     def log_weight_increment(self, v: Array, t_from: Array | float, t_to: Array | float) -> Array:
         r""":math:`\log f_{t_{to}}(v) - \log f_{t_{from}}(v)`."""
-        return self._increment(jnp.asarray(v).astype(jnp.float32), self.hidden_input(v),
-                               t_from, t_to)  # fmt: skip
-
-    def _increment(self, v: Array, hidden_input: Array, t_from: Array | float, t_to: Array | float):
-        visible = (t_to - t_from) * (v @ (self.target.beta * self.target.visible_bias
-                                          - self.base_visible_bias))  # fmt: skip
+        v = jnp.asarray(v).astype(jnp.float32)
+        hidden_input = self.hidden_input(v)
+        visible_gain = self.target.beta * self.target.visible_bias - self.base_visible_bias
         # Unit by unit, so that the difference of two large sums is never formed.
         hidden = softplus(t_to * hidden_input) - softplus(t_from * hidden_input)
-        return visible + hidden.sum(-1)
+        return (t_to - t_from) * (v @ visible_gain) + hidden.sum(-1)
 
     def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
         """Exact samples of the base-rate model's visible units."""
@@ -317,28 +314,47 @@ class BatchStep(NamedTuple):
 
 
 class RBMAnnealState(NamedTuple):
-    """The fused RBM transition's state: visible units and their hidden input
-    :math:`\\beta(b + v^\\top W)` (kept so that each step needs two matrix products)."""
+    r"""The fused RBM transition's state: the visible units ``position`` (float32 0 or 1, as
+    the matrix products read them) and ``inputs = position @ [βW | βa - a^A]``: the hidden
+    units' inputs less their bias :math:`\beta b`, and in the last column the visible units'
+    share of the log-weight increment per unit of :math:`t`. Kept so that a step needs two
+    matrix products."""
 
     position: Array
-    hidden_input: Array
+    inputs: Array
+
+
+def _rbm_input_weights(path: BaseRatePath) -> Array:
+    """``[βW | βa - a^A]``, ``[visible, hidden + 1]``: see :class:`RBMAnnealState`."""
+    rbm = path.target
+    visible_gain = rbm.beta * rbm.visible_bias - path.base_visible_bias
+    return jnp.concatenate([rbm.beta * rbm.weights, visible_gain[:, None]], axis=1)
+
+
+def _draw_units(uniform: Array, logit: Array, tail: Array) -> Array:
+    r"""1.0 where ``uniform`` :math:`< \sigma(x)`, else 0.0, given ``tail`` :math:`=
+    e^{-|x|}`: as :math:`u (1 + e^{-|x|}) < (1` if :math:`x \ge 0` else :math:`e^{-|x|})`,
+    which needs no division and cannot overflow."""
+    return (uniform * (1 + tail) < jnp.where(logit >= 0, 1.0, tail)).astype(jnp.float32)
 
 
 def rbm_init(positions: Array, path: BaseRatePath, t: Array | float = 0.0) -> AISState:
     """A batch of runs of the fused RBM transition at visible ``positions [runs, visible]``."""
     del t
-    positions = jnp.asarray(positions, dtype=jnp.int8)
-    weights = jnp.zeros(positions.shape[0], jnp.float32)
-    return AISState(RBMAnnealState(positions, path.hidden_input(positions)), weights)
+    visible = jnp.asarray(positions).astype(jnp.float32)
+    weights = jnp.zeros(visible.shape[0], jnp.float32)
+    return AISState(RBMAnnealState(visible, visible @ _rbm_input_weights(path)), weights)
 
 
 def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
     r"""The AIS step for :class:`BaseRatePath` with layer-wise Gibbs transitions, for a whole
     batch of runs: at :math:`t`, :math:`h_j \sim \sigma(t \beta (b_j + v^\top W_{:j}))`,
     then :math:`v_i \sim \sigma((1-t) a^A_i + t \beta (a_i + W_{i:} h))` (``num_sweeps``
-    times), which leaves :math:`p_t(v, h)` and hence :math:`f_t(v)` invariant [SM2008]_. The
-    layers of all runs are drawn with two matrix products, and the increment reuses the stored
-    hidden input of the current visible units."""
+    times), which leaves :math:`p_t(v, h)` and hence :math:`f_t(v)` invariant [SM2008]_.
+
+    The layers of all runs are drawn with two matrix products per sweep; the second also
+    yields the visible part of the next increment (:class:`RBMAnnealState`), and the hidden
+    part shares :math:`e^{-|t x_j|}` with the hidden draw."""
     check_generator(generator)
     if generator != "hash":
         raise ValueError("the fused RBM transition draws its numbers with the hash generator")
@@ -347,22 +363,32 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
 
     def step(round_keys: Array, state: AISState, path: BaseRatePath, t_from, t_to):
         rbm = path.target
-        current = state.kernel_state
-        increment = path._increment(current.position.astype(jnp.float32),
-                                    current.hidden_input, t_from, t_to)  # fmt: skip
+        num_hidden = rbm.num_hidden
+        input_weights = _rbm_input_weights(path)
+        visible_weights = t_to * rbm.beta * rbm.weights.T
         visible_offset = (1 - t_to) * path.base_visible_bias + t_to * rbm.beta * rbm.visible_bias
-        hidden_sites = jnp.arange(rbm.num_hidden, dtype=jnp.uint32)
+        hidden_sites = jnp.arange(num_hidden, dtype=jnp.uint32)
         visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
         # [half-sweeps, 3, runs, 1]: one row of round keys per layer update
         keys = jnp.moveaxis(round_keys, 0, -1)[..., None]
+        current = state.kernel_state
+        increment = None
         for sweep in range(num_sweeps):
-            up = jax.nn.sigmoid(t_to * current.hidden_input)
+            hidden_input = current.inputs[:, :num_hidden] + rbm.beta * rbm.hidden_bias
+            scaled = t_to * hidden_input
+            tail = jnp.exp(-jnp.abs(scaled))
+            if increment is None:
+                # log f_{t_to}(v) - log f_{t_from}(v), unit by unit so that the difference
+                # of two large sums is never formed; softplus(s) = max(s, 0) + log1p(tail)
+                hidden_part = jnp.maximum(scaled, 0.0) + jnp.log1p(tail)
+                hidden_part = hidden_part - softplus(t_from * hidden_input)
+                increment = (t_to - t_from) * current.inputs[:, num_hidden] + hidden_part.sum(-1)
             uniform = hash_uniforms(keys[2 * sweep], hidden_sites)
-            hidden = (uniform < up).astype(jnp.float32)
-            up = jax.nn.sigmoid(visible_offset + t_to * rbm.beta * (hidden @ rbm.weights.T))
+            hidden = _draw_units(uniform, scaled, tail)
+            visible_input = visible_offset + hidden @ visible_weights
             uniform = hash_uniforms(keys[2 * sweep + 1], visible_sites)
-            visible = (uniform < up).astype(jnp.int8)
-            current = RBMAnnealState(visible, path.hidden_input(visible))
+            visible = _draw_units(uniform, visible_input, jnp.exp(-jnp.abs(visible_input)))
+            current = RBMAnnealState(visible, visible @ input_weights)
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
     return BatchStep(step, partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps))
@@ -428,6 +454,8 @@ def positions(path: Any, kernel_states: Any) -> Array:
     if isinstance(kernel_states, LatticeAnnealState):
         colors = (kernel_states.first, kernel_states.second)
         return block_gibbs.unpack_runs(colors, _lattice_target(path))
+    if isinstance(kernel_states, RBMAnnealState):
+        return kernel_states.position.astype(jnp.int8)
     return kernel_states.position
 
 
@@ -447,39 +475,35 @@ def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
     """The raw data of one run's keys for steps ``first_step, ...`` (``num_steps`` of them):
     the step number folded into the run's key, so that a step's key does not depend on how
     the schedule is chunked. Drawn in one vectorised call ahead of the loop, as raw data so
-    that the loop may scan over them without tripping JAX's key-reuse checker."""
+    that the loop may index them without tripping JAX's key-reuse checker."""
     steps = first_step + jnp.arange(num_steps, dtype=jnp.uint32)
     return jax.random.key_data(fold_in(key, steps))
 
 
-def _keep_unless(active: Array, moved: Any, current: Any) -> Any:
-    """``moved`` on an active step, ``current`` on a padding step of the last chunk."""
-    return jax.tree.map(lambda new, old: jnp.where(active, new, old), moved, current)
-
-
 @partial(jax.jit, static_argnames=("step",))
-def _advance(keys, states, path, first_step, t_from, t_to, active, step):
+def _advance(keys, states, path, first_step, t_from, t_to, num_active, step):
+    """Steps ``first_step, ..., first_step + num_active - 1`` of a chunk: the loop's trip count
+    is an argument, so the padded last chunk reuses the compiled loop and does no work past
+    the schedule's end."""
     if isinstance(step, BatchStep):
-        return _advance_batch(keys, states, path, first_step, t_from, t_to, active, step)
+        return _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, step)
     impl = jax.random.key_impl(keys)
 
     def one_run(key, state):
         state = state._replace(log_weight=jnp.zeros_like(state.log_weight))
         step_keys = _step_keys(key, first_step, t_from.shape[0])
 
-        def body(current, xs):
-            start, end, on, key_data = xs
-            key_step = jax.random.wrap_key_data(key_data, impl=impl)
-            moved, _ = step(key_step, current, path, start, end)
-            return _keep_unless(on, moved, current), None
+        def body(i, current):
+            key_step = jax.random.wrap_key_data(step_keys[i], impl=impl)
+            moved, _ = step(key_step, current, path, t_from[i], t_to[i])
+            return moved
 
-        state, _ = jax.lax.scan(body, state, (t_from, t_to, active, step_keys))
-        return state
+        return jax.lax.fori_loop(0, num_active, body, state)
 
     return jax.vmap(one_run)(keys, states)
 
 
-def _advance_batch(keys, states, path, first_step, t_from, t_to, active, step: BatchStep):
+def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, step: BatchStep):
     impl = jax.random.key_impl(keys)
     step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, t_from.shape[0])
 
@@ -489,14 +513,12 @@ def _advance_batch(keys, states, path, first_step, t_from, t_to, active, step: B
     # [steps, runs, k, 3]: every round key of the chunk at once, outside the loop
     material = jax.vmap(jax.vmap(round_keys_of))(jnp.swapaxes(step_keys, 0, 1))
 
-    def body(current, xs):
-        start, end, on, round_keys = xs
-        moved, _ = step.step(round_keys, current, path, start, end)
-        return _keep_unless(on, moved, current), None
+    def body(i, current):
+        moved, _ = step.step(material[i], current, path, t_from[i], t_to[i])
+        return moved
 
     states = states._replace(log_weight=jnp.zeros_like(states.log_weight))
-    states, _ = jax.lax.scan(body, states, (t_from, t_to, active, material))
-    return states
+    return jax.lax.fori_loop(0, num_active, body, states)
 
 
 def run(
@@ -517,7 +539,7 @@ def run(
     as its ``init`` builds them; ``log_weight`` is always ``[runs]``).
 
     The schedule runs in chunks of ``chunk_length`` steps, each one call of the same compiled
-    scan (the last chunk is padded with masked steps), so the result does not depend on the
+    loop (the last chunk stops early), so the result does not depend on the
     chunking, a tqdm bar can move between chunks, and schedules of any length reuse the
     compilation. Chunk sums of the log-weights are added in float64.
 
@@ -541,7 +563,6 @@ def run(
     t_to = np.full(padded, fractions[-1], dtype=np.float32)
     t_from[:num_steps] = fractions[:-1]
     t_to[:num_steps] = fractions[1:]
-    active = np.arange(padded) < num_steps
 
     num_runs = states.log_weight.shape[0]
     keys = jax.random.split(rng_key, num_runs)
@@ -568,8 +589,9 @@ def run(
         for chunk in range(num_chunks):
             window = slice(chunk * chunk_length, (chunk + 1) * chunk_length)
             first_step = np.uint32(window.start)
+            num_active = np.int32(min(window.stop, num_steps) - window.start)
             states = _advance(keys, states, path, first_step, t_from[window], t_to[window],
-                              active[window], step=step)  # fmt: skip
+                              num_active, step=step)  # fmt: skip
             # Dispatch is asynchronous: read the previous chunk while this one runs.
             if pending is not None:
                 collect(*pending)
