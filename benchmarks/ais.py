@@ -11,14 +11,15 @@ both implementations:
 
 Protocol: for each schedule length (one for the Ising model, where numpy takes minutes; for the
 RBM several, from many temperatures and few runs to few temperatures and many runs), a pilot
-run of 64 runs estimates the variance of the log-weights; the number of runs is set to reach the target standard error (lognormal
-approximation, se^2 = (exp(var) - 1) / runs) and raised if the timed run falls short. The
-physsamp time is the median of three runs and excludes compilation (reported separately; the
-chunk function is compiled by a warm-up call), on one device and with the runs split over one
-host device per core (``jax.sharding``; the script sets ``XLA_FLAGS`` for that unless the
-caller did); the numpy reference (benchmarks/_ais_numpy.py) runs the same schedule and number
-of runs. Ratio = numpy time / physsamp time, for each schedule length and, for the RBM, between
-the two implementations' fastest times to the target over the lengths tried.
+run of 64 runs estimates the variance of the log-weights; the number of runs is set to reach
+the target standard error (lognormal approximation, se^2 = (exp(var) - 1) / runs) and raised
+if the timed run falls short. The physsamp time is the median of three runs and excludes
+compilation (reported separately; a warm-up call compiles the chunk), on one device and with
+the runs split over one host device per core (``jax.sharding``; the script sets ``XLA_FLAGS``
+for that unless the caller did); the numpy reference (benchmarks/_ais_numpy.py) runs the same
+schedule and number of runs. Ratio = numpy time / physsamp time, for each schedule length
+and, for the RBM, between the two implementations' fastest times to the target over the
+lengths tried. ``--target-se 0.01`` makes the RBM a heavier job (thousands of runs).
 
 Run: ``uv run python benchmarks/ais.py`` (a few minutes on 2 cores) or ``--quick``.
 """
@@ -59,7 +60,9 @@ def runs_for(log_weights: np.ndarray, target: float) -> int:
 def time_physsamp(model, key, num_betas, num_runs, **options):
     """(result, seconds): the warm-up call compiles the chunk for this number of runs."""
     key_warm, key_run = jax.random.split(key)
-    ais_log_partition(model, key_warm, 257, num_runs, progress_bar=False, **options)
+    # the same chunk length as the timed call (at most 256 steps a chunk)
+    ais_log_partition(model, key_warm, min(num_betas, 257), num_runs, progress_bar=False,
+                      **options)  # fmt: skip
     start = time.perf_counter()
     result = ais_log_partition(model, key_run, num_betas, num_runs, progress_bar=False, **options)
     return result, time.perf_counter() - start
@@ -73,8 +76,8 @@ def measure(model, numpy_fn, num_betas, target, key, **options) -> dict:
     pilot = ais_log_partition(model, key_pilot, num_betas, 64, progress_bar=False, **options)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    ais_log_partition(model, jax.random.key(1), 257, 64, progress_bar=False, **options)
-    compile_seconds = first - (time.perf_counter() - start) * (num_betas - 1) / 256
+    ais_log_partition(model, jax.random.key(1), num_betas, 64, progress_bar=False, **options)
+    compile_seconds = first - (time.perf_counter() - start)
     num_runs = runs_for(pilot.log_weights, target)
     keys: list = []
     for attempt in range(3):

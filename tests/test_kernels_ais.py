@@ -161,7 +161,7 @@ def test_fused_rbm_increment_is_the_paths():
     path = ais.default_path(RBM, base_visible_bias=np.linspace(-0.5, 0.5, 9))
     v = ps.exact.states(RBM)[::7]
     states = ais.rbm_init(v, path)
-    round_keys = jax.random.bits(jax.random.key(0), (v.shape[0], 2, 3), jnp.uint32)
+    round_keys = jax.random.bits(jax.random.key(0), (2, 3, v.shape[0]), jnp.uint32)
     moved, info = RBM_STEP.step(round_keys, states, path, 0.3, 0.4)
     np.testing.assert_allclose(
         info.log_increment, path.log_weight_increment(v, 0.3, 0.4), rtol=1e-5, atol=1e-5

@@ -304,10 +304,10 @@ def build_kernel(kernel_step: Callable) -> Callable:
 
 class BatchStep(NamedTuple):
     """An AIS step that moves a whole batch of runs at once (see :func:`build_lattice_kernel`,
-    :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [runs, k, 3], states,
+    :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [k, 3, runs], states,
     path, t_from, t_to)`` once per temperature, with the round keys of the hash generator
     that ``round_keys(step_key) -> [k, 3]`` derives from each run's step key, all drawn ahead
-    of the loop."""
+    of the loop (runs along the last axis, as the batched transitions broadcast them)."""
 
     step: Callable
     round_keys: Callable
@@ -365,12 +365,11 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
         rbm = path.target
         num_hidden = rbm.num_hidden
         input_weights = _rbm_input_weights(path)
-        visible_weights = t_to * rbm.beta * rbm.weights.T
+        visible_weights = rbm.beta * rbm.weights.T
         visible_offset = (1 - t_to) * path.base_visible_bias + t_to * rbm.beta * rbm.visible_bias
         hidden_sites = jnp.arange(num_hidden, dtype=jnp.uint32)
         visible_sites = jnp.arange(rbm.num_visible, dtype=jnp.uint32)
-        # [half-sweeps, 3, runs, 1]: one row of round keys per layer update
-        keys = jnp.moveaxis(round_keys, 0, -1)[..., None]
+        keys = round_keys[..., None]  # [half-sweeps, 3, runs, 1]: one per layer update
         current = state.kernel_state
         increment = None
         for sweep in range(num_sweeps):
@@ -385,7 +384,7 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
                 increment = (t_to - t_from) * current.inputs[:, num_hidden] + hidden_part.sum(-1)
             uniform = hash_uniforms(keys[2 * sweep], hidden_sites)
             hidden = _draw_units(uniform, scaled, tail)
-            visible_input = visible_offset + hidden @ visible_weights
+            visible_input = visible_offset + t_to * (hidden @ visible_weights)
             uniform = hash_uniforms(keys[2 * sweep + 1], visible_sites)
             visible = _draw_units(uniform, visible_input, jnp.exp(-jnp.abs(visible_input)))
             current = RBMAnnealState(visible, visible @ input_weights)
@@ -510,8 +509,8 @@ def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, ste
     def round_keys_of(key_data):
         return step.round_keys(jax.random.wrap_key_data(key_data, impl=impl))
 
-    # [steps, runs, k, 3]: every round key of the chunk at once, outside the loop
-    material = jax.vmap(jax.vmap(round_keys_of))(jnp.swapaxes(step_keys, 0, 1))
+    # [steps, k, 3, runs]: every round key of the chunk at once, outside the loop
+    material = jax.vmap(jax.vmap(round_keys_of, out_axes=-1))(jnp.swapaxes(step_keys, 0, 1))
 
     def body(i, current):
         moved, _ = step.step(material[i], current, path, t_from[i], t_to[i])

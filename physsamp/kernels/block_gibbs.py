@@ -395,13 +395,12 @@ def sweep_runs(
     round_keys: Array, colors: tuple[Array, Array], model: PairwiseModel
 ) -> tuple[tuple[Array, Array], Array]:
     """Sweeps of every run of a batch in the packed form of :func:`pack_runs`, run ``r``
-    with the round keys ``round_keys[r] = half_sweep_round_keys(key_r, sweeps)``: the chain
-    of each run is the one ``build_kernel(sweeps)`` makes from ``key_r``, bit for bit.
-    Returns the new colours and the energies ``[runs]`` of the configurations before the
-    sweeps (see ``packed_sweeps_and_energy``)."""
-    keys = jnp.moveaxis(round_keys, 0, -1)  # [half-sweeps, 3, runs]
+    with the round keys ``round_keys[..., r] = half_sweep_round_keys(key_r, sweeps)``
+    (``[half-sweeps, 3, runs]``): the chain of each run is the one ``build_kernel(sweeps)``
+    makes from ``key_r``, bit for bit. Returns the new colours and the energies ``[runs]`` of
+    the configurations before the sweeps (see ``packed_sweeps_and_energy``)."""
     board = _checkerboard(model, batch_axes=1)
-    return packed_sweeps_and_energy(keys, colors, model, board)
+    return packed_sweeps_and_energy(round_keys, colors, model, board)
 
 
 def energy_of_runs(colors: tuple[Array, Array], model: PairwiseModel) -> Array:
