@@ -117,22 +117,22 @@ def report(row, exact, log_z_base, target) -> None:
     print(f"\n  {row['num_betas']} betas (linear), {row['num_runs']} runs, target se {target}")
     print(f"  {'':22s}{'log Z':>11s}{'error':>9s}{'se':>8s}{'ESS':>8s}{'time [s]':>10s}")
     print(f"  {'physsamp, 1 device':22s}{result.log_z:11.4f}{result.log_z - exact:+9.4f}"
-          f"{result.stderr:8.4f}{result.ess:8.1f}{row['seconds']:10.2f}")  # fmt: skip
+          f"{result.stderr:8.4f}{result.ess:8.1f}{row['seconds']:10.3f}")  # fmt: skip
     sharded = row.get("sharded_result")
     if sharded is not None:
         label = f"physsamp, {jax.device_count()} devices"
         print(f"  {label:22s}{sharded.log_z:11.4f}{sharded.log_z - exact:+9.4f}"
-              f"{sharded.stderr:8.4f}{sharded.ess:8.1f}{row['sharded_seconds']:10.2f}")  # fmt: skip
+              f"{sharded.stderr:8.4f}{sharded.ess:8.1f}{row['sharded_seconds']:10.3f}")  # fmt: skip
     log_weights = row["numpy_log_weights"]
     numpy_log_z, numpy_stderr, _ = ais_kernels.weight_statistics(log_weights, log_z_base)
     numpy_ess = float(np.exp(2 * np.logaddexp.reduce(log_weights)
                              - np.logaddexp.reduce(2 * log_weights)))  # fmt: skip
     print(f"  {'numpy reference':22s}{numpy_log_z:11.4f}{numpy_log_z - exact:+9.4f}"
-          f"{numpy_stderr:8.4f}{numpy_ess:8.1f}{row['numpy_seconds']:10.2f}")  # fmt: skip
-    times = ", ".join(f"{t:.2f}" for t in row["repeats"])
+          f"{numpy_stderr:8.4f}{numpy_ess:8.1f}{row['numpy_seconds']:10.3f}")  # fmt: skip
+    times = ", ".join(f"{t:.3f}" for t in row["repeats"])
     print(f"  physsamp on 1 device, three runs: {times} s (the median above)")
     if sharded is not None:
-        times = ", ".join(f"{t:.2f}" for t in row["sharded_repeats"])
+        times = ", ".join(f"{t:.3f}" for t in row["sharded_repeats"])
         print(f"  physsamp on {jax.device_count()} devices, same keys: {times} s; log-weights "
               f"within {row['sharded_difference']:.1e} of one device's")  # fmt: skip
     numpy_seconds = row["numpy_seconds"]
@@ -156,7 +156,7 @@ def benchmark(name, model, exact, numpy_fn, log_z_base, betas, target, key, **op
     best_numpy = min(row["numpy_seconds"] for row in rows)
     if len(rows) > 1:
         print(f"\n  time to se {target}, each at its fastest schedule above: physsamp "
-              f"{best:.2f} s, numpy {best_numpy:.2f} s: {best_numpy / best:.2f}x")  # fmt: skip
+              f"{best:.3f} s, numpy {best_numpy:.3f} s: {best_numpy / best:.2f}x")  # fmt: skip
     return best_numpy / best
 
 
