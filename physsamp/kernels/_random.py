@@ -11,8 +11,8 @@ selects ``jax.random.uniform`` instead (slower; a cross-check).
 The keys themselves are derived as JAX derives them (:func:`split`, :func:`fold_in`,
 :func:`round_keys` give bit for bit what ``jax.random.split``, ``fold_in`` and ``bits`` give),
 but with the Threefry-2x32 block function written as array operations: on a CPU, JAX calls a
-library routine for it that XLA cannot fuse, which cost AIS more than a third of its loop when
-every run draws fresh keys at every step (``benchmarks/keys.py``).
+library routine for it that XLA cannot fuse, 3-5x slower where AIS draws fresh keys for every
+run at every step (``benchmarks/keys.py``).
 """
 
 from __future__ import annotations
