@@ -52,6 +52,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -378,6 +379,15 @@ def _summarise(
     )
 
 
+@partial(jax.jit, static_argnames=("init", "num_runs"))
+def _start(rng_key: jax.Array, path: Any, init: Callable, num_runs: int):
+    """The keys of the runs and of the bootstrap, and the runs' states drawn from the base
+    distribution, in one compiled call (a few eager operations would cost more than a short
+    schedule)."""
+    key_base, key_run, key_boot = jax.random.split(rng_key, 3)
+    return key_run, key_boot, init(path.base_sample(key_base, (num_runs,)), path)
+
+
 def ais_log_partition(
     model: EnergyModel,
     rng_key: jax.Array,
@@ -437,9 +447,7 @@ def ais_log_partition(
     fractions = ais.schedule(schedule, num_betas)
     path = ais.default_path(model, base_visible_bias)
     init, step = resolve_kernel(kernel, model, num_sweeps, generator, kernel_init)
-    key_base, key_run, key_boot = jax.random.split(rng_key, 3)
-    starts = path.base_sample(key_base, (num_runs,))
-    states = init(starts, path)
+    key_run, key_boot, states = _start(rng_key, path, init, num_runs)
     out = ais.run(key_run, path, fractions, states, step, chunk_length=chunk_length,
                   progress_bar=progress_bar, description="AIS", devices=devices)  # fmt: skip
     return _summarise(out, path, fractions, "forward", key_boot if bootstrap > 0 else None,

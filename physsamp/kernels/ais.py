@@ -541,6 +541,9 @@ def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, ste
     return jax.lax.fori_loop(0, num_active, body, states)
 
 
+_split = jax.jit(jax.random.split, static_argnums=1)
+
+
 def run(
     rng_key: jax.Array,
     path: Any,
@@ -585,7 +588,7 @@ def run(
     t_to[:num_steps] = fractions[1:]
 
     num_runs = states.log_weight.shape[0]
-    keys = jax.random.split(rng_key, num_runs)
+    keys = _split(rng_key, num_runs)
     if devices is not None:
         keys, states = _shard_runs((keys, states), list(devices), num_runs)
     total = np.zeros(num_runs, dtype=np.float64)
