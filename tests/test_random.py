@@ -82,3 +82,19 @@ def test_original_threefry_numbering_falls_back_to_jax():
         )
     finally:
         jax.config.update("jax_threefry_partitionable", True)
+
+
+@pytest.mark.parametrize("sweeps", [1, 2])
+@pytest.mark.parametrize("build", ["rbm", "lattice"])
+def test_batched_round_key_words_are_the_round_keys(build, sweeps):
+    """The AIS loop derives every run's round keys for a chunk at once from the key words;
+    they are the words that the per-key ``round_keys`` gives for each key."""
+    from physsamp.kernels import ais
+
+    step = getattr(ais, f"build_{build}_kernel")(num_sweeps=sweeps)
+    data = jax.random.key_data(jax.random.split(jax.random.key(7), 6)).reshape(2, 3, 2)
+    words = step.round_key_words((data[..., 0], data[..., 1]))
+    assert words.shape == (2 * sweeps, 3, 2, 3)
+    for index in np.ndindex(2, 3):
+        key = jax.random.wrap_key_data(data[index])
+        np.testing.assert_array_equal(words[(..., *index)], step.round_keys(key))

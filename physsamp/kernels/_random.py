@@ -51,6 +51,17 @@ def round_keys(rng_key: jax.Array) -> UInt32[Array, " 3"]:
     return first ^ second
 
 
+def block_words(rng_key: jax.Array, num: int) -> UInt32[Array, " num"]:
+    """``num`` words from a JAX key: both halves of its Threefry blocks at counters ``(0, 0),
+    (0, 1), ...``, in order, so half as many blocks as ``jax.random.bits`` (which keeps one
+    word of each block under partitionable numbering); ``jax.random.bits`` for other
+    generators."""
+    if not _fused_threefry(rng_key):
+        return jax.random.bits(rng_key, (num,), jnp.uint32)
+    first, second = _threefry_blocks(rng_key, jnp.arange(-(-num // 2), dtype=jnp.uint32))
+    return jnp.stack([first, second], axis=-1).reshape(-1)[:num]
+
+
 def split(rng_key: jax.Array, num: int = 2) -> jax.Array:
     """``jax.random.split(rng_key, num)`` for one key, bit for bit."""
     if not _fused_threefry(rng_key):
@@ -96,22 +107,35 @@ def threefry2x32(
     return x0, x1
 
 
+def blocks(key: tuple[Array, Array], counters: Array | int) -> tuple[Array, Array]:
+    """Threefry blocks of keys given by their two words at counters ``(0, counters)``
+    (broadcast): how JAX's partitionable threefry numbers the blocks of ``split``, ``bits``
+    and (through its seed) ``fold_in``."""
+    counters = jnp.asarray(counters, dtype=jnp.uint32)
+    return threefry2x32(key, (jnp.zeros_like(counters), counters))
+
+
+def key_words(rng_keys: jax.Array) -> tuple[Array, Array]:
+    """The two ``uint32`` words of threefry keys, as two arrays of the keys' shape."""
+    data = jax.random.key_data(rng_keys)
+    return data[..., 0], data[..., 1]
+
+
 def _threefry_blocks(rng_key: jax.Array, counters: Array) -> tuple[Array, Array]:
-    """Threefry blocks of ``rng_key`` at counters ``(0, counters)``: how JAX's partitionable
-    threefry numbers the blocks of ``split``, ``bits`` and (through its seed) ``fold_in``."""
-    data = jax.random.key_data(rng_key)
-    return threefry2x32((data[..., 0], data[..., 1]), (jnp.zeros_like(counters), counters))
+    return blocks(key_words(rng_key), counters)
+
+
+def fused_threefry(rng_keys: jax.Array) -> bool:
+    """Whether the keys are threefry keys under JAX's partitionable numbering (the default
+    since JAX 0.5), where the replicas in this module reproduce JAX; otherwise callers fall
+    back to ``jax.random``."""
+    return str(jax.random.key_impl(rng_keys)) == "threefry2x32" and bool(
+        jax.config.jax_threefry_partitionable
+    )
 
 
 def _fused_threefry(rng_key: jax.Array) -> bool:
-    """Whether the key is a single threefry key under JAX's partitionable numbering (the
-    default since JAX 0.5), where the replicas above reproduce JAX; otherwise the callers
-    fall back to ``jax.random``."""
-    return (
-        jnp.ndim(rng_key) == 0
-        and str(jax.random.key_impl(rng_key)) == "threefry2x32"
-        and bool(jax.config.jax_threefry_partitionable)
-    )
+    return jnp.ndim(rng_key) == 0 and fused_threefry(rng_key)
 
 
 def hash_uniforms(keys: UInt32[Array, " 3"], counters: UInt32[Array, "..."]) -> Float[Array, "..."]:

@@ -76,6 +76,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -87,7 +88,15 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels import block_gibbs
-from physsamp.kernels._random import check_generator, fold_in, hash_uniforms
+from physsamp.kernels._random import (
+    block_words,
+    blocks,
+    check_generator,
+    fold_in,
+    fused_threefry,
+    hash_uniforms,
+    key_words,
+)
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -307,10 +316,13 @@ class BatchStep(NamedTuple):
     :func:`build_rbm_kernel`): :func:`run` calls ``step(round_keys [k, 3, runs], states,
     path, t_from, t_to)`` once per temperature, with the round keys of the hash generator
     that ``round_keys(step_key) -> [k, 3]`` derives from each run's step key, all drawn ahead
-    of the loop (runs along the last axis, as the batched transitions broadcast them)."""
+    of the loop (runs along the last axis, as the batched transitions broadcast them).
+    ``round_key_words``, when given, derives the same words from threefry step keys given by
+    their two words of any shape ``S`` at once, as ``[k, 3, *S]`` (no transposes)."""
 
     step: Callable
     round_keys: Callable
+    round_key_words: Callable | None = None
 
 
 class RBMAnnealState(NamedTuple):
@@ -411,7 +423,23 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
             current = RBMAnnealState(visible, visible @ input_weights)
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
-    return BatchStep(step, partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps))
+    return BatchStep(
+        step,
+        partial(_layer_round_keys, sweeps=num_sweeps),
+        partial(_layer_round_key_words, sweeps=num_sweeps),
+    )
+
+
+def _layer_round_keys(step_key: jax.Array, sweeps: int) -> Array:
+    """The hash generator's round keys of every layer update of a step, ``[2 * sweeps, 3]``:
+    both words of the step key's first ``3 * sweeps`` Threefry blocks."""
+    return block_words(step_key, 6 * sweeps).reshape(2 * sweeps, 3)
+
+
+def _layer_round_key_words(key: tuple[Array, Array], sweeps: int) -> Array:
+    """:func:`_layer_round_keys` of threefry keys given by their words, ``[2 * sweeps, 3, *S]``."""
+    words = [word for block in range(3 * sweeps) for word in blocks(key, block)]
+    return jnp.stack(words).reshape(2 * sweeps, 3, *key[0].shape)
 
 
 class LatticeAnnealState(NamedTuple):
@@ -451,7 +479,11 @@ def build_lattice_kernel(num_sweeps: int = 1) -> BatchStep:
             increment
         )
 
-    return BatchStep(step, partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps))
+    return BatchStep(
+        step,
+        partial(block_gibbs.half_sweep_round_keys, sweeps=num_sweeps),
+        partial(block_gibbs.half_sweep_round_key_words, sweeps=num_sweeps),
+    )
 
 
 def supports_lattice_kernel(model: EnergyModel) -> bool:
@@ -500,7 +532,37 @@ def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
     return jax.random.key_data(fold_in(key, steps))
 
 
-@partial(jax.jit, static_argnames=("step",))
+# Two XLA:CPU settings for the chunk loop, whose time goes to long elementwise fusions (hash
+# generator, exponentials) and small matrix products:
+# - XLA hands reductions and elementwise fusions, not only matrix products, to YNNPACK. Here
+#   those small library calls cost more than XLA's own fused loops: the RBM step's reduction
+#   over the hidden units and the broadcasts feeding it took 60 of a chunk's 200 ms at 4,096
+#   runs, against 12 ms as one XLA fusion. So YNNPACK keeps the products only.
+# - 512-bit vectors where the CPU has them (XLA prefers 256 by default, for older CPUs that
+#   slow their clock on wide vectors): about 10% off the RBM step on an AVX-512 machine.
+# Neither changes a result beyond float32 rounding.
+_CPU_COMPILER_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
+    "xla_cpu_prefer_vector_width": "512",
+}
+
+
+@functools.cache
+def _compiler_options() -> dict[str, str]:
+    """:data:`_CPU_COMPILER_OPTIONS` where this XLA knows them, else none."""
+    try:
+        jax.jit(lambda x: x, compiler_options=_CPU_COMPILER_OPTIONS).lower(0.0).compile()
+    except Exception:  # an XLA without these options: compile as usual
+        return {}
+    return _CPU_COMPILER_OPTIONS
+
+
+@functools.cache
+def _compiled_advance() -> Callable:
+    """:func:`_advance`, compiled with :func:`_compiler_options` (built on first use)."""
+    return jax.jit(_advance, static_argnames=("step",), compiler_options=_compiler_options())
+
+
 def _advance(keys, states, path, first_step, t_from, t_to, num_active, step):
     """Steps ``first_step, ..., first_step + num_active - 1`` of a chunk: the loop's trip count
     is an argument, so the padded last chunk reuses the compiled loop and does no work past
@@ -524,17 +586,30 @@ def _advance(keys, states, path, first_step, t_from, t_to, num_active, step):
 
 
 def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, step: BatchStep):
-    impl = jax.random.key_impl(keys)
-    step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, t_from.shape[0])
+    # every round key of the chunk at once, outside the loop, with the runs innermost
+    steps = first_step + jnp.arange(t_from.shape[0], dtype=jnp.uint32)
+    if step.round_key_words is not None and fused_threefry(keys):
+        # the words of fold_in(key, step) for every step and run, [steps, runs]
+        step_keys = blocks(key_words(keys), steps[:, None])
+        material = step.round_key_words(step_keys)  # [k, 3, steps, runs]
 
-    def round_keys_of(key_data):
-        return step.round_keys(jax.random.wrap_key_data(key_data, impl=impl))
+        def round_keys_at(i):
+            return material[:, :, i]
+    else:
+        impl = jax.random.key_impl(keys)
+        step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, steps.shape[0])
 
-    # [steps, k, 3, runs]: every round key of the chunk at once, outside the loop
-    material = jax.vmap(jax.vmap(round_keys_of, out_axes=-1))(jnp.swapaxes(step_keys, 0, 1))
+        def round_keys_of(key_data):
+            return step.round_keys(jax.random.wrap_key_data(key_data, impl=impl))
+
+        # [steps, k, 3, runs]
+        material = jax.vmap(jax.vmap(round_keys_of, out_axes=-1))(jnp.swapaxes(step_keys, 0, 1))
+
+        def round_keys_at(i):
+            return material[i]
 
     def body(i, current):
-        moved, _ = step.step(material[i], current, path, t_from[i], t_to[i])
+        moved, _ = step.step(round_keys_at(i), current, path, t_from[i], t_to[i])
         return moved
 
     states = states._replace(log_weight=jnp.zeros_like(states.log_weight))
@@ -613,8 +688,8 @@ def run(
             window = slice(chunk * chunk_length, (chunk + 1) * chunk_length)
             first_step = np.uint32(window.start)
             num_active = np.int32(min(window.stop, num_steps) - window.start)
-            states = _advance(keys, states, path, first_step, t_from[window], t_to[window],
-                              num_active, step=step)  # fmt: skip
+            states = _compiled_advance()(keys, states, path, first_step, t_from[window],
+                                         t_to[window], num_active, step=step)  # fmt: skip
             # Dispatch is asynchronous: read the previous chunk while this one runs.
             if pending is not None:
                 collect(*pending)

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int8
 
+from physsamp.kernels import _random
 from physsamp.kernels._random import check_generator, hash_uniforms, round_keys, split, uniforms
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel, ordered_sum
@@ -491,6 +492,23 @@ def half_sweep_round_keys(rng_key: jax.Array, sweeps: int) -> Array:
 
     _, keys = jax.lax.scan(body, rng_key, length=sweeps)
     return keys.reshape(2 * sweeps, 3)
+
+
+def half_sweep_round_key_words(key: tuple[Array, Array], sweeps: int) -> Array:
+    """:func:`half_sweep_round_keys` of many threefry keys at once, given by their words
+    (two ``uint32`` arrays of one shape ``S``, see :func:`physsamp.kernels._random.key_words`):
+    ``[2 * sweeps, 3, *S]``, the same words, laid out so that ``S`` stays innermost."""
+    words = []
+    for _ in range(sweeps):
+        sweep_key = key
+        if sweeps > 1:  # key, key_sweep = split(key)
+            key, sweep_key = _random.blocks(key, 0), _random.blocks(key, 1)
+        for color in (0, 1):  # first, second = split(key_sweep)
+            color_key = _random.blocks(sweep_key, color)
+            for word in range(3):  # round_keys: bits(key, (3,)), one word per block
+                first, second = _random.blocks(color_key, word)
+                words.append(first ^ second)
+    return jnp.stack(words).reshape(2 * sweeps, 3, *key[0].shape)
 
 
 def _packed_step_unrolled(
