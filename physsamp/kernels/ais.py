@@ -713,20 +713,20 @@ def _shard_runs(tree: Any, devices: list, num_runs: int) -> Any:
     mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
 
     def along(axis: int) -> Callable:
-        def place(leaf):
+        def sharding(leaf):
             spec: list[str | None] = [None] * jnp.ndim(leaf)
             spec[axis] = "runs"
-            sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*spec))
-            return jax.device_put(leaf, sharding)
+            return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*spec))
 
-        return place
+        return sharding
 
-    def place_node(node):
-        if isinstance(node, LatticeAnnealState):
-            return jax.tree.map(along(-1), node)
-        return jax.tree.map(along(0), node)
+    def of_node(node):
+        return jax.tree.map(along(-1 if isinstance(node, LatticeAnnealState) else 0), node)
 
-    return jax.tree.map(place_node, tree, is_leaf=lambda node: isinstance(node, LatticeAnnealState))
+    shardings = jax.tree.map(
+        of_node, tree, is_leaf=lambda node: isinstance(node, LatticeAnnealState)
+    )
+    return jax.device_put(tree, shardings)  # one call for the whole tree
 
 
 # -- statistics of the weights ----------------------------------------------------------------
