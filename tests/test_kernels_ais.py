@@ -251,6 +251,18 @@ def test_result_does_not_depend_on_chunking(key):
     np.testing.assert_allclose(chunked.checkpoint_log_weights[-1], chunked.log_weights)
 
 
+def test_loop_compiles_without_options_this_xla_lacks(monkeypatch):
+    """The chunk loop's XLA:CPU options are dropped where XLA does not know them."""
+    ais._compiler_options.cache_clear()
+    monkeypatch.setattr(ais, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option": "1"})
+    try:
+        assert ais._compiler_options() == {}
+    finally:
+        ais._compiler_options.cache_clear()
+    monkeypatch.undo()
+    assert ais._compiler_options() == ais._CPU_COMPILER_OPTIONS
+
+
 def test_changing_beta_does_not_recompile(key):
     model = ISING
     key_a, key_b = jax.random.split(key)
