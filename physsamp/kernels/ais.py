@@ -535,11 +535,12 @@ def _step_keys(key: jax.Array, first_step: Array, num_steps: int) -> Array:
 # Two XLA:CPU settings for the chunk loop, whose time goes to long elementwise fusions (hash
 # generator, exponentials) and small matrix products:
 # - XLA hands reductions and elementwise fusions, not only matrix products, to YNNPACK. Here
-#   those small library calls cost more than XLA's own fused loops: the RBM step's reduction
-#   over the hidden units and the broadcasts feeding it took 60 of a chunk's 200 ms at 4,096
-#   runs, against 12 ms as one XLA fusion. So YNNPACK keeps the products only.
+#   those small library calls cost more than XLA's own fused loops: at 4,096 runs the RBM
+#   step's reduction over the hidden units and the kernels feeding it took about 210 us a
+#   step, against 44 us as one XLA fusion (benchmarks/ais_rbm_profile.py). So YNNPACK keeps
+#   the matrix products only.
 # - 512-bit vectors where the CPU has them (XLA prefers 256 by default, for older CPUs that
-#   slow their clock on wide vectors): about 10% off the RBM step on an AVX-512 machine.
+#   slow their clock on wide vectors): the unit draws run faster on an AVX-512 machine.
 # Neither changes a result beyond float32 rounding.
 _CPU_COMPILER_OPTIONS = {
     "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
