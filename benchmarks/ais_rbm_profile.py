@@ -67,7 +67,7 @@ def main() -> None:
 
     data = digits_data()
     rbm = train_rbm(data, 20, seed=1)
-    path = ais.BaseRatePath(rbm, jnp.asarray(base_rate_bias(data), jnp.float32))
+    path = ais.default_path(rbm, base_rate_bias(data))
     step = ais.build_rbm_kernel()
     states = ais.rbm_init(path.base_sample(jax.random.key(0), (options.runs,)), path)
     keys = jax.random.split(jax.random.key(1), options.runs)

@@ -51,17 +51,6 @@ def round_keys(rng_key: jax.Array) -> UInt32[Array, " 3"]:
     return first ^ second
 
 
-def block_words(rng_key: jax.Array, num: int) -> UInt32[Array, " num"]:
-    """``num`` words from a JAX key: both halves of its Threefry blocks at counters ``(0, 0),
-    (0, 1), ...``, in order, so half as many blocks as ``jax.random.bits`` (which keeps one
-    word of each block under partitionable numbering); ``jax.random.bits`` for other
-    generators."""
-    if not _fused_threefry(rng_key):
-        return jax.random.bits(rng_key, (num,), jnp.uint32)
-    first, second = _threefry_blocks(rng_key, jnp.arange(-(-num // 2), dtype=jnp.uint32))
-    return jnp.stack([first, second], axis=-1).reshape(-1)[:num]
-
-
 def split(rng_key: jax.Array, num: int = 2) -> jax.Array:
     """``jax.random.split(rng_key, num)`` for one key, bit for bit."""
     if not _fused_threefry(rng_key):

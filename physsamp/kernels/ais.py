@@ -89,7 +89,6 @@ from jaxtyping import Array, ArrayLike
 
 from physsamp.kernels import block_gibbs
 from physsamp.kernels._random import (
-    block_words,
     blocks,
     check_generator,
     fold_in,
@@ -430,16 +429,20 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
     )
 
 
-def _layer_round_keys(step_key: jax.Array, sweeps: int) -> Array:
-    """The hash generator's round keys of every layer update of a step, ``[2 * sweeps, 3]``:
-    both words of the step key's first ``3 * sweeps`` Threefry blocks."""
-    return block_words(step_key, 6 * sweeps).reshape(2 * sweeps, 3)
-
-
 def _layer_round_key_words(key: tuple[Array, Array], sweeps: int) -> Array:
-    """:func:`_layer_round_keys` of threefry keys given by their words, ``[2 * sweeps, 3, *S]``."""
+    """The hash generator's round keys of every layer update of a step, for threefry step
+    keys given by their words (shape ``S``): both words of each key's first ``3 * sweeps``
+    Threefry blocks, ``[2 * sweeps, 3, *S]``."""
     words = [word for block in range(3 * sweeps) for word in blocks(key, block)]
     return jnp.stack(words).reshape(2 * sweeps, 3, *key[0].shape)
+
+
+def _layer_round_keys(step_key: jax.Array, sweeps: int) -> Array:
+    """:func:`_layer_round_key_words` of one key, ``[2 * sweeps, 3]``; for other generators,
+    ``jax.random.bits``."""
+    if not fused_threefry(step_key):
+        return jax.random.bits(step_key, (6 * sweeps,), jnp.uint32).reshape(2 * sweeps, 3)
+    return _layer_round_key_words(key_words(step_key), sweeps)
 
 
 class LatticeAnnealState(NamedTuple):
@@ -588,9 +591,10 @@ def _advance(keys, states, path, first_step, t_from, t_to, num_active, step):
 
 def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, step: BatchStep):
     # every round key of the chunk at once, outside the loop, with the runs innermost
-    steps = first_step + jnp.arange(t_from.shape[0], dtype=jnp.uint32)
+    num_steps = t_from.shape[0]
     if step.round_key_words is not None and fused_threefry(keys):
         # the words of fold_in(key, step) for every step and run, [steps, runs]
+        steps = first_step + jnp.arange(num_steps, dtype=jnp.uint32)
         step_keys = blocks(key_words(keys), steps[:, None])
         material = step.round_key_words(step_keys)  # [k, 3, steps, runs]
 
@@ -598,7 +602,7 @@ def _advance_batch(keys, states, path, first_step, t_from, t_to, num_active, ste
             return material[:, :, i]
     else:
         impl = jax.random.key_impl(keys)
-        step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, steps.shape[0])
+        step_keys = jax.vmap(_step_keys, (0, None, None))(keys, first_step, num_steps)
 
         def round_keys_of(key_data):
             return step.round_keys(jax.random.wrap_key_data(key_data, impl=impl))

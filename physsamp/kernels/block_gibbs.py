@@ -28,8 +28,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int8
 
-from physsamp.kernels import _random
-from physsamp.kernels._random import check_generator, hash_uniforms, round_keys, split, uniforms
+from physsamp.kernels._random import (
+    blocks,
+    check_generator,
+    hash_uniforms,
+    round_keys,
+    split,
+    uniforms,
+)
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel, ordered_sum
 from physsamp.models.rbm import RBM
@@ -502,11 +508,11 @@ def half_sweep_round_key_words(key: tuple[Array, Array], sweeps: int) -> Array:
     for _ in range(sweeps):
         sweep_key = key
         if sweeps > 1:  # key, key_sweep = split(key)
-            key, sweep_key = _random.blocks(key, 0), _random.blocks(key, 1)
+            key, sweep_key = blocks(key, 0), blocks(key, 1)
         for color in (0, 1):  # first, second = split(key_sweep)
-            color_key = _random.blocks(sweep_key, color)
+            color_key = blocks(sweep_key, color)
             for word in range(3):  # round_keys: bits(key, (3,)), one word per block
-                first, second = _random.blocks(color_key, word)
+                first, second = blocks(color_key, word)
                 words.append(first ^ second)
     return jnp.stack(words).reshape(2 * sweeps, 3, *key[0].shape)
 
