@@ -9,6 +9,7 @@ import pytest
 from models_fixtures import random_boltzmann, random_ising
 
 import physsamp as ps
+from physsamp.kernels import ais, block_gibbs
 
 
 def brute_force_energy(graph, couplings, fields, x):
@@ -214,3 +215,66 @@ def test_equal_models_share_compiled_functions():
     energy(ps.Ising.lattice((4, 4), beta=0.3), x)
     energy(ps.Ising.lattice((4, 4), beta=0.5), x)
     assert energy._cache_size() == 1
+
+
+def dot_precisions(function, *args):
+    """The precision of every matrix product in ``function``'s jaxpr, nested ones included."""
+    found = []
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "dot_general":
+                found.append(eqn.params["precision"])
+            for value in eqn.params.values():
+                inner = getattr(value, "jaxpr", value)
+                if hasattr(inner, "eqns"):
+                    walk(inner)
+
+    walk(jax.make_jaxpr(function)(*args).jaxpr)
+    return found
+
+
+def test_every_matrix_product_is_full_float32():
+    """Products at XLA's default precision would be TensorFloat-32 on recent GPUs."""
+    highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
+    rbm = ps.RBM(np.ones((6, 3)) * 0.1, 0.2, -0.1)
+    v, h = jnp.ones((4, 6), jnp.int8), jnp.zeros((4, 3), jnp.int8)
+    ising = random_ising(8, 0.5, seed=0)
+    lattice = ps.Ising.lattice((4, 4), beta=0.4, field=0.1)
+    spins = jnp.ones((2, 16), jnp.int8)
+    path = ais.default_path(rbm)
+    states = ais.rbm_init(v, path)
+    step = ais.build_rbm_kernel()
+    keys = step.round_keys(jax.random.key(0))[..., None].repeat(4, -1)
+    gibbs = block_gibbs.build_kernel()
+    lattice_path = ais.default_path(lattice)
+    lattice_states = ais.lattice_init(spins, lattice_path)
+    lattice_step = ais.build_lattice_kernel()
+    lattice_keys = lattice_step.round_keys(jax.random.key(0))[..., None].repeat(2, -1)
+    cases = {
+        "rbm energy": (rbm.joint_energy, v, h),
+        "rbm log_prob": (rbm.log_prob, v),
+        "rbm conditionals": (
+            lambda v, h: (rbm.hidden_given_visible(v), rbm.visible_given_hidden(h)),
+            v,
+            h,
+        ),
+        "edge energy": (ising.energy, spins[:, :8]),
+        "lattice energy": (lattice.energy, spins),
+        "ais increment": (lambda v: path.log_weight_increment(v, 0.1, 0.2), v),
+        "ais rbm init": (lambda v: ais.rbm_init(v, path), v),
+        "ais rbm step": (lambda k, s: step.step(k, s, path, 0.1, 0.2), keys, states),
+        "block gibbs rbm": (
+            lambda k: gibbs(k, block_gibbs.init(v[0], rbm), rbm),
+            jax.random.key(1),
+        ),
+        "ais lattice step": (
+            lambda k, s: lattice_step.step(k, s, lattice_path, 0.1, 0.2),
+            lattice_keys,
+            lattice_states,
+        ),
+    }
+    for name, (function, *args) in cases.items():
+        precisions = dot_precisions(function, *args)
+        assert precisions, f"{name}: no matrix product found"
+        assert all(p == highest for p in precisions), f"{name}: {precisions}"

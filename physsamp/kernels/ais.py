@@ -96,7 +96,7 @@ from physsamp.kernels._random import (
     hash_uniforms,
     key_words,
 )
-from physsamp.models.base import EnergyModel
+from physsamp.models.base import EnergyModel, matmul
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
 
@@ -173,7 +173,8 @@ class BaseRatePath(NamedTuple):
     def hidden_input(self, v: Array) -> Array:
         r""":math:`\beta (b + v^\top W)`, the target's hidden input (t-independent)."""
         rbm = self.target
-        return rbm.beta * (jnp.asarray(v).astype(jnp.float32) @ rbm.weights + rbm.hidden_bias)
+        visible = jnp.asarray(v).astype(jnp.float32)
+        return rbm.beta * (matmul(visible, rbm.weights) + rbm.hidden_bias)
 
     def model_at(self, t: Array | float) -> RBM:
         """The intermediate distribution at ``t`` as an RBM at beta = 1."""
@@ -192,7 +193,7 @@ class BaseRatePath(NamedTuple):
         visible_gain = self.target.beta * self.target.visible_bias - self.base_visible_bias
         # Unit by unit, so that the difference of two large sums is never formed.
         hidden = softplus(t_to * hidden_input) - softplus(t_from * hidden_input)
-        return (t_to - t_from) * (v @ visible_gain) + hidden.sum(-1)
+        return (t_to - t_from) * matmul(v, visible_gain) + hidden.sum(-1)
 
     def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
         """Exact samples of the base-rate model's visible units."""
@@ -378,7 +379,7 @@ def rbm_init(positions: Array, path: BaseRatePath, t: Array | float = 0.0) -> AI
     del t
     visible = jnp.asarray(positions).astype(jnp.float32)
     weights = jnp.zeros(visible.shape[0], jnp.float32)
-    return AISState(RBMAnnealState(visible, visible @ _rbm_input_weights(path)), weights)
+    return AISState(RBMAnnealState(visible, matmul(visible, _rbm_input_weights(path))), weights)
 
 
 def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
@@ -416,10 +417,10 @@ def build_rbm_kernel(num_sweeps: int = 1, generator: str = "hash") -> BatchStep:
                 increment = (t_to - t_from) * current.inputs[:, num_hidden] + hidden_part
             uniform = hash_uniforms(keys[2 * sweep], hidden_sites)
             hidden = _draw_units(uniform, scaled, tail)
-            visible_input = visible_offset + t_to * (hidden @ visible_weights)
+            visible_input = visible_offset + t_to * matmul(hidden, visible_weights)
             uniform = hash_uniforms(keys[2 * sweep + 1], visible_sites)
             visible = _draw_units(uniform, visible_input, jnp.exp(-jnp.abs(visible_input)))
-            current = RBMAnnealState(visible, visible @ input_weights)
+            current = RBMAnnealState(visible, matmul(visible, input_weights))
         return AISState(current, state.log_weight + increment), AISInfo(increment)
 
     return BatchStep(

@@ -36,7 +36,7 @@ from physsamp.kernels._random import (
     split,
     uniforms,
 )
-from physsamp.models.base import EnergyModel
+from physsamp.models.base import EnergyModel, matmul
 from physsamp.models.pairwise import PairwiseModel, ordered_sum
 from physsamp.models.rbm import RBM
 
@@ -240,9 +240,9 @@ def _rbm_sweep(
     hidden_sites = jnp.arange(model.num_hidden, dtype=jnp.uint32)
     visible_sites = jnp.arange(model.num_visible, dtype=jnp.uint32)
     visible = state.position.astype(jnp.float32)
-    hidden_field = visible @ model.weights + model.hidden_bias
+    hidden_field = matmul(visible, model.weights) + model.hidden_bias
     hidden = heat_bath(uniforms(key_hidden, hidden_sites, generator), hidden_field, model)
-    visible_field = hidden.astype(jnp.float32) @ model.weights.T + model.visible_bias
+    visible_field = matmul(hidden.astype(jnp.float32), model.weights.T) + model.visible_bias
     position = heat_bath(uniforms(key_visible, visible_sites, generator), visible_field, model)
     return BlockGibbsState(position, hidden)
 
@@ -447,7 +447,7 @@ def _lattice_sum(values: Array, dims: int) -> Array:
     matrix-vector product streams the rows. Sums of integers below 2^24 are exact in float32
     in any order."""
     rows = values.reshape(math.prod(values.shape[:dims]), -1)
-    summed = jnp.ones(rows.shape[0], values.dtype) @ rows
+    summed = matmul(jnp.ones(rows.shape[0], values.dtype), rows)
     return summed.reshape(values.shape[dims:])
 
 

@@ -12,7 +12,14 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, Int8
 
 from physsamp.models import _graph
-from physsamp.models.base import EnergyModel, NodeLabels, binary_units, check_beta, spins
+from physsamp.models.base import (
+    EnergyModel,
+    NodeLabels,
+    binary_units,
+    check_beta,
+    matmul,
+    spins,
+)
 
 
 class PairwiseModel(EnergyModel):
@@ -137,7 +144,7 @@ class PairwiseModel(EnergyModel):
 
     def _edge_energy(self, values: Float[Array, "... sites"]) -> Float[Array, "..."]:
         pairs = values[..., self.edges[:, 0]] * values[..., self.edges[:, 1]]
-        return -(pairs @ self.edge_couplings) - values @ self.field
+        return -matmul(pairs, self.edge_couplings) - matmul(values, self.field)
 
     def _stencil_energy(self, values: Float[Array, "... sites"]) -> Float[Array, "..."]:
         assert self.lattice_shape is not None and self.bond_couplings is not None
@@ -148,7 +155,7 @@ class PairwiseModel(EnergyModel):
             (self.bond_couplings[d] * grid * jnp.roll(grid, -1, axis=axis)).sum(axis=axes)
             for d, axis in enumerate(axes)
         )
-        return -interaction - values @ self.field
+        return -interaction - matmul(values, self.field)
 
     def local_field(self, x: ArrayLike, sites: Int[Array, " block"] | None = None):
         r"""The local field :math:`h_i + \sum_j J_{ij} x_j` at ``sites`` (all by default)."""

@@ -10,7 +10,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from physsamp.models import _graph
-from physsamp.models.base import EnergyModel, NodeLabels, binary_units, check_beta
+from physsamp.models.base import EnergyModel, NodeLabels, binary_units, check_beta, matmul
 
 
 class RBM(EnergyModel):
@@ -82,9 +82,9 @@ class RBM(EnergyModel):
         v = jnp.asarray(visible).astype(jnp.float32)
         h = jnp.asarray(hidden).astype(jnp.float32)
         return (
-            -jnp.einsum("...i,ij,...j->...", v, self.weights, h)
-            - v @ self.visible_bias
-            - (h @ self.hidden_bias)
+            -(matmul(v, self.weights) * h).sum(-1)
+            - matmul(v, self.visible_bias)
+            - matmul(h, self.hidden_bias)
         )
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
@@ -92,8 +92,8 @@ class RBM(EnergyModel):
         if self._validate_args:
             self.check_values(value)
         v = jnp.asarray(value).astype(jnp.float32)
-        hidden_input = self.beta * (v @ self.weights + self.hidden_bias)
-        return self.beta * (v @ self.visible_bias) + jax.nn.softplus(hidden_input).sum(-1)
+        hidden_input = self.beta * (matmul(v, self.weights) + self.hidden_bias)
+        return self.beta * matmul(v, self.visible_bias) + jax.nn.softplus(hidden_input).sum(-1)
 
     def energy(self, x: ArrayLike) -> Float[Array, "..."]:
         """The free energy :math:`F(v) = -\\log p^*(v) / \\beta` (needs beta > 0)."""
@@ -102,12 +102,12 @@ class RBM(EnergyModel):
     def hidden_given_visible(self, visible: ArrayLike) -> Float[Array, "... hidden"]:
         """:math:`p(h_j = 1 | v)` for every hidden unit."""
         v = jnp.asarray(visible).astype(jnp.float32)
-        return jax.nn.sigmoid(self.beta * (v @ self.weights + self.hidden_bias))
+        return jax.nn.sigmoid(self.beta * (matmul(v, self.weights) + self.hidden_bias))
 
     def visible_given_hidden(self, hidden: ArrayLike) -> Float[Array, "... visible"]:
         """:math:`p(v_i = 1 | h)` for every visible unit."""
         h = jnp.asarray(hidden).astype(jnp.float32)
-        return jax.nn.sigmoid(self.beta * (h @ self.weights.T + self.visible_bias))
+        return jax.nn.sigmoid(self.beta * (matmul(h, self.weights.T) + self.visible_bias))
 
     def transposed(self) -> RBM:
         """The same machine with the roles of the layers exchanged (a distribution over the
