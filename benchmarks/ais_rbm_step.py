@@ -1,13 +1,14 @@
 """Where the RBM AIS spends its time: the fixed cost of one ``ais_log_partition`` call (two
-temperatures, one step) and the cost of a step per run, at 64 and 4,096 runs, for physsamp
-and for the numpy reference, on the digits RBM of ``benchmarks/ais.py``. Prefix the command
-with ``taskset -c 0`` for one core.
+temperatures, one step) and the cost of a step, in all and per run, from 64 to 4,096 runs,
+for physsamp and for the numpy reference, on the digits RBM of ``benchmarks/ais.py``. Prefix
+the command with ``taskset -c 0`` for one core.
 
-Run: ``uv run python benchmarks/ais_rbm_step.py``
+Run: ``uv run python benchmarks/ais_rbm_step.py`` (``--runs 64 4096`` for two sizes)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -36,6 +37,9 @@ def median_seconds(function, repeats: int) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, nargs="+", default=[64, 128, 256, 1024, 4096])
+    options = parser.parse_args()
     data = digits_data()
     rbm = train_rbm(data, 20, seed=1)
     base = base_rate_bias(data)
@@ -56,10 +60,10 @@ def main() -> None:
     print(f"fixed cost of one call (2 betas, 64 runs): physsamp "
           f"{median_seconds(physsamp(2, 64), 30) * 1e3:.2f} ms")  # fmt: skip
     print("a step (257 betas; the 2-beta call subtracted), per run:")
-    for num_runs in (64, 4096):
+    for num_runs in options.runs:
         steps = {}
         for name, make in (("physsamp", physsamp), ("numpy", numpy)):
-            repeats = 7 if num_runs == 64 else 3
+            repeats = 7 if num_runs <= 256 else 3
             fixed = median_seconds(make(2, num_runs), repeats)
             steps[name] = (median_seconds(make(257, num_runs), repeats) - fixed) / 256
         print(f"  {num_runs:5d} runs: physsamp {steps['physsamp'] * 1e6:8.1f} us a step "
