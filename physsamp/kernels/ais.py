@@ -186,14 +186,18 @@ class BaseRatePath(NamedTuple):
         model.beta = jnp.ones_like(rbm.beta)
         return model
 
+    def visible_gain(self) -> Array:
+        r""":math:`\beta a - a^A`: :math:`\log f_t` grows by its product with :math:`v`
+        per unit of :math:`t`."""
+        return self.target.beta * self.target.visible_bias - self.base_visible_bias
+
     def log_weight_increment(self, v: Array, t_from: Array | float, t_to: Array | float) -> Array:
         r""":math:`\log f_{t_{to}}(v) - \log f_{t_{from}}(v)`."""
         v = jnp.asarray(v).astype(jnp.float32)
         hidden_input = self.hidden_input(v)
-        visible_gain = self.target.beta * self.target.visible_bias - self.base_visible_bias
         # Unit by unit, so that the difference of two large sums is never formed.
         hidden = softplus(t_to * hidden_input) - softplus(t_from * hidden_input)
-        return (t_to - t_from) * matmul(v, visible_gain) + hidden.sum(-1)
+        return (t_to - t_from) * matmul(v, self.visible_gain()) + hidden.sum(-1)
 
     def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
         """Exact samples of the base-rate model's visible units."""
@@ -338,9 +342,8 @@ class RBMAnnealState(NamedTuple):
 
 def _rbm_input_weights(path: BaseRatePath) -> Array:
     """``[βW | βa - a^A]``, ``[visible, hidden + 1]``: see :class:`RBMAnnealState`."""
-    rbm = path.target
-    visible_gain = rbm.beta * rbm.visible_bias - path.base_visible_bias
-    return jnp.concatenate([rbm.beta * rbm.weights, visible_gain[:, None]], axis=1)
+    weights = path.target.beta * path.target.weights
+    return jnp.concatenate([weights, path.visible_gain()[:, None]], axis=1)
 
 
 def _draw_units(uniform: Array, logit: Array, tail: Array) -> Array:

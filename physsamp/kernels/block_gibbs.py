@@ -504,6 +504,9 @@ def half_sweep_round_key_words(key: tuple[Array, Array], sweeps: int) -> Array:
     """:func:`half_sweep_round_keys` of many threefry keys at once, given by their words
     (two ``uint32`` arrays of one shape ``S``, see :func:`physsamp.kernels._random.key_words`):
     ``[2 * sweeps, 3, *S]``, the same words, laid out so that ``S`` stays innermost."""
+    # Every word goes into one flat list, stacked once: composing per-key helpers (a stack of
+    # three words per colour, or the three counters broadcast against S) made XLA:CPU lay the
+    # words out far more slowly (benchmarks/keys.py).
     words = []
     for _ in range(sweeps):
         sweep_key = key
