@@ -69,3 +69,24 @@ def assert_mean_close(samples: np.ndarray, exact_value: float, z: float = 4.0):
         f"mean {draws.mean():.6f} vs exact {exact_value:.6f}: off by "
         f"{abs(draws.mean() - exact_value) / error:.1f} standard errors (ESS {ess:.0f})"
     )
+
+
+def assert_means_close(samples: np.ndarray, exact_values, alpha: float = ALPHA):
+    """Each of ``k`` quantities ``samples [chain, draw, k]`` has its mean within
+    ``z * sd / sqrt(ESS)`` of ``exact_values [k]``, with ``z`` set so that all ``k`` together
+    fail a correct sampler with probability ``alpha`` (Bonferroni)."""
+    draws = np.asarray(samples, dtype=np.float64)
+    exact_values = np.asarray(exact_values, dtype=np.float64)
+    z = stats.norm.isf(alpha / (2 * draws.shape[-1]))
+    for k in range(draws.shape[-1]):
+        column = draws[..., k]
+        if np.ptp(column) == 0:
+            assert column.flat[0] == exact_values[k], f"quantity {k} is constant and wrong"
+            continue
+        ess = effective_sample_size(column)
+        error = column.std() / np.sqrt(ess)
+        assert abs(column.mean() - exact_values[k]) < z * error, (
+            f"quantity {k}: mean {column.mean():.6f} vs exact {exact_values[k]:.6f}, off by "
+            f"{abs(column.mean() - exact_values[k]) / error:.1f} standard errors (ESS {ess:.0f}, "
+            f"threshold {z:.1f})"
+        )

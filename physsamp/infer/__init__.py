@@ -14,6 +14,7 @@ from physsamp.infer.ais import (
     rbm_log_likelihood,
 )
 from physsamp.infer.block_gibbs import BlockGibbs
+from physsamp.infer.exchange import Exchange, ExchangeState
 from physsamp.infer.parallel_tempering import ParallelTempering
 from physsamp.infer.swendsen_wang import SwendsenWang
 from physsamp.kernels.parallel_tempering import stepping_stone_log_partition
@@ -22,6 +23,8 @@ __all__ = [
     "AISBounds",
     "AISResult",
     "BlockGibbs",
+    "Exchange",
+    "ExchangeState",
     "ParallelTempering",
     "PhysicsKernel",
     "PhysicsState",

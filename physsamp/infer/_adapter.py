@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from numpyro import handlers
-from numpyro.distributions import Distribution
-from numpyro.infer.inspect import get_model_relations
 from numpyro.infer.mcmc import MCMCKernel
-from numpyro.primitives import Messenger
 from numpyro.util import is_prng_key
 
+from physsamp.infer._conditional import (
+    GIBBS_SITES_KWARG,
+    SitePlan,
+    analyse,
+    conditional_model,
+    supplied,
+)
 from physsamp.models.base import EnergyModel
 
 
@@ -34,89 +39,6 @@ class PhysicsState(NamedTuple):
     rng_key: jax.Array
 
 
-def _unwrap(fn: Any) -> Any:
-    while hasattr(fn, "base_dist") and not isinstance(fn, EnergyModel):
-        fn = fn.base_dist
-    return fn
-
-
-class supply_values(Messenger):
-    """Give every latent physsamp site a value when the model is traced outside a physsamp
-    kernel (the kernel's own tracing, ArviZ's conversion): a uniform configuration, the exact
-    distribution at beta = 0. The value only initialises; it is never a sample."""
-
-    def process_message(self, msg):
-        if msg["type"] != "sample" or msg["value"] is not None or msg["is_observed"]:
-            return
-        fn = msg["fn"]
-        if not isinstance(fn, EnergyModel):
-            if isinstance(_unwrap(fn), EnergyModel):
-                raise ValueError(
-                    f"physsamp site {msg['name']!r} is wrapped ({type(fn).__name__}): plates, "
-                    ".expand(), .mask() and .to_event() around a physsamp model are not "
-                    "supported; build one model per site (a disjoint graph holds many copies)"
-                )
-            return
-        rng_key = msg["kwargs"].get("rng_key")
-        if rng_key is None:
-            rng_key = jax.random.key(0)
-        msg["value"] = fn.uniform_configuration(rng_key, msg["kwargs"].get("sample_shape", ()))
-
-
-def with_supplied_values(model: Callable) -> Callable:
-    def wrapped(*args, **kwargs):
-        with supply_values():
-            return model(*args, **kwargs)
-
-    wrapped.__name__ = getattr(model, "__name__", "model")
-    return wrapped
-
-
-def find_physics_sites(
-    model: Callable, model_args: tuple, model_kwargs: dict, kernel_name: str
-) -> dict[str, EnergyModel]:
-    """The latent physsamp sites of ``model`` and their distributions, after checking that a
-    physsamp kernel can sample the model exactly."""
-    traced = handlers.trace(handlers.seed(model, 0)).get_trace(*model_args, **model_kwargs)
-    sites = {
-        name: site["fn"]
-        for name, site in traced.items()
-        if site["type"] == "sample"
-        and not site["is_observed"]
-        and isinstance(site["fn"], EnergyModel)
-    }
-    if not sites:
-        raise ValueError(
-            f"{kernel_name} found no latent physsamp site in the model; add one with "
-            "numpyro.sample('spins', physsamp.Ising(...))"
-        )
-    for name, site in traced.items():
-        if site["type"] != "sample" or site["is_observed"] or name in sites:
-            continue
-        if isinstance(site["fn"], Distribution):
-            raise ValueError(
-                f"{kernel_name} samples physsamp sites only, but latent site {name!r} is a "
-                f"{type(site['fn']).__name__}; condition it on data (obs=...) or sample the "
-                "model with a kernel for it"
-            )
-    relations = get_model_relations(model, model_args, model_kwargs)["sample_sample"]
-    for name, upstream in relations.items():
-        if name in sites and upstream:
-            raise ValueError(
-                f"the parameters of physsamp site {name!r} depend on the random variable(s) "
-                f"{upstream}: the unnormalised log_prob lacks their partition function (a "
-                "doubly intractable model), so no physsamp kernel samples it correctly"
-            )
-        spin_parents = [parent for parent in upstream if parent in sites]
-        if spin_parents and name not in sites:
-            raise ValueError(
-                f"site {name!r} depends on physsamp site {spin_parents[0]!r}; {kernel_name} "
-                "samples a physsamp site from its own distribution only and would ignore that "
-                "factor (likelihood terms on spins are not supported yet)"
-            )
-    return sites
-
-
 def _batched(rng_key: jax.Array) -> bool:
     return not is_prng_key(rng_key)
 
@@ -124,18 +46,24 @@ def _batched(rng_key: jax.Array) -> bool:
 class PhysicsKernel(MCMCKernel):
     """Base of the NumPyro kernels: finds the physsamp sites and drives a pure kernel on each.
 
+    Each step samples every physsamp site the kernel owns from its conditional given every
+    other site: the site's own model (at the current values of its parameters) tilted by the
+    sites that depend on it (see :mod:`physsamp.infer._conditional`). The kernel is also a
+    block of ``numpyro.infer.Gibbs``, beside NUTS or any other kernel for the other sites.
+
     Subclasses give ``kernel_init(position, model)``, ``kernel_step(rng_key, state, model)``
     and ``kernel_position(state)``.
     """
 
     sample_field = "z"  # type: ignore[assignment]
+    #: parallel tempering keeps a ladder across steps: its sites' parameters must be fixed
+    fixed_parameters = False
 
     def __init__(self, model: Callable):
         if not callable(model):
             raise TypeError(f"{type(self).__name__} needs a NumPyro model (a callable)")
         self._user_model = model
-        self._model = with_supplied_values(model)
-        self._sites: dict[str, EnergyModel] | None = None
+        self._plans: dict[str, SitePlan] | None = None
         self._sample_fn = None
         self._vectorized = False
 
@@ -152,15 +80,20 @@ class PhysicsKernel(MCMCKernel):
     # -- MCMCKernel ----------------------------------------------------------------------------
     @property
     def model(self) -> Callable:
-        """The user's model, wrapped so that tracing it outside the kernel works."""
-        return self._model
+        """The user's model (``numpyro.infer.Gibbs`` requires its blocks to share it)."""
+        return self._user_model
 
     @property
     def sites(self) -> dict[str, EnergyModel]:
-        """The physsamp sites found by ``init``, by name."""
-        if self._sites is None:
+        """The physsamp sites found by ``init``, by name, with their models as first seen."""
+        return {name: plan.model for name, plan in self.plans.items()}
+
+    @property
+    def plans(self) -> dict[str, SitePlan]:
+        """Per physsamp site: its model and the sites folded into its conditional."""
+        if self._plans is None:
             raise RuntimeError("the kernel has not been initialised by MCMC.run yet")
-        return self._sites
+        return self._plans
 
     @property
     def default_fields(self) -> tuple[str, ...]:
@@ -168,35 +101,47 @@ class PhysicsKernel(MCMCKernel):
 
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
         model_kwargs = {} if model_kwargs is None else model_kwargs
-        # NumPyro calls init inside pmap for chain_method="parallel": trace the model eagerly so
-        # that models built inside it hold concrete arrays, not tracers of that transform.
+        # NumPyro calls init inside pmap or vmap for some chain methods: analyse the model
+        # eagerly, on concrete values of its own, so that the plans hold no tracers.
         with jax.ensure_compile_time_eval():
-            self._sites = find_physics_sites(
-                self._model, model_args, model_kwargs, type(self).__name__
+            self._plans = analyse(
+                self._user_model,
+                model_args,
+                model_kwargs,
+                type(self).__name__,
+                fixed_parameters=self.fixed_parameters,
             )
         self._vectorized = _batched(rng_key)
         if self._vectorized:
-            state = jax.vmap(self._init_one)(rng_key, init_params)
+
+            def init_one(key, params):
+                return self._init_one(key, params, model_args, model_kwargs)
+
+            state = jax.vmap(init_one)(rng_key, init_params)
         else:
-            state = self._init_one(rng_key, init_params)
+            state = self._init_one(rng_key, init_params, model_args, model_kwargs)
         self._sample_fn = self.sample
         return state
 
-    def _init_one(self, rng_key: jax.Array, init_params: dict | None) -> PhysicsState:
-        sites = self.sites
-        rng_key, *site_keys = jax.random.split(rng_key, len(sites) + 1)
+    def initial_position(self, rng_key: jax.Array, name: str, init_params: dict | None):
+        model = self.plans[name].model
+        if init_params is not None and name in init_params:
+            position = jnp.asarray(init_params[name])
+            model.check_values(position)
+            return position
+        return model.uniform_configuration(rng_key)
+
+    def _init_one(self, rng_key, init_params, model_args, model_kwargs) -> PhysicsState:
+        plans = self.plans
+        rng_key, *site_keys = jax.random.split(rng_key, len(plans) + 1)
         kernel_state, z = {}, {}
-        for key, (name, model) in zip(site_keys, sites.items(), strict=True):
-            if init_params is not None and name in init_params:
-                position = jnp.asarray(init_params[name])
-                model.check_values(position)
-            else:
-                position = model.uniform_configuration(key)
-            kernel_state[name] = self.kernel_init(position, model)
+        for key, (name, plan) in zip(site_keys, plans.items(), strict=True):
+            position = self.initial_position(key, name, init_params)
+            kernel_state[name] = self.kernel_init(position, plan.model)
             z[name] = self.kernel_position(kernel_state[name])
-        potential = sum(-model.log_prob(z[name]) for name, model in sites.items())
-        stats = jax.tree.map(jnp.zeros_like, self._stats_of(self._infos_like(kernel_state)))
-        return PhysicsState(jnp.array(0), z, jnp.asarray(potential), stats, kernel_state, rng_key)
+        infos = self._infos_like(kernel_state)
+        return self._assemble(jnp.array(0), z, kernel_state, infos, rng_key, model_args,
+                              model_kwargs, zeros=True)  # fmt: skip
 
     def _infos_like(self, kernel_state: dict) -> dict:
         shapes = {
@@ -213,27 +158,74 @@ class PhysicsKernel(MCMCKernel):
             for field, value in info._asdict().items()
         }
 
-    def _sample_one(self, state: PhysicsState) -> PhysicsState:
-        rng_key, *site_keys = jax.random.split(state.rng_key, len(self.sites) + 1)
-        kernel_state, z, infos = {}, {}, {}
-        for key, (name, model) in zip(site_keys, self.sites.items(), strict=True):
-            kernel_state[name], infos[name] = self.kernel_step(key, state.kernel_state[name], model)
+    def conditional(self, name: str, z: dict, model_args: tuple, model_kwargs: dict):
+        """The model a kernel step samples for site ``name``: its conditional given the
+        current values ``z`` of the physsamp sites and, through ``model_kwargs``, of the
+        sites other blocks of a ``numpyro.infer.Gibbs`` own."""
+        return conditional_model(self.plans[name], self._user_model, model_args, model_kwargs, z)
+
+    def after_step(self, name: str, kernel_state: Any, step_number: jax.Array) -> Any:
+        """A hook for kernels that adapt between steps (parallel tempering's ladder)."""
+        return kernel_state
+
+    def _sample_one(self, state: PhysicsState, model_args, model_kwargs) -> PhysicsState:
+        rng_key, *site_keys = jax.random.split(state.rng_key, len(self.plans) + 1)
+        step_number = state.i + 1
+        kernel_state, z, infos = dict(state.kernel_state), dict(state.z), {}
+        for key, name in zip(site_keys, self.plans, strict=True):
+            model = self.conditional(name, z, model_args, model_kwargs)
+            new, infos[name] = self.kernel_step(key, kernel_state[name], model)
+            kernel_state[name] = self.after_step(name, new, step_number)
             z[name] = self.kernel_position(kernel_state[name])
-        potential = sum(-model.log_prob(z[name]) for name, model in self.sites.items())
-        return PhysicsState(
-            state.i + 1, z, jnp.asarray(potential), self._stats_of(infos), kernel_state, rng_key
-        )
+        return self._assemble(step_number, z, kernel_state, infos, rng_key, model_args,
+                              model_kwargs)  # fmt: skip
+
+    def _assemble(self, i, z, kernel_state, infos, rng_key, model_args, model_kwargs,
+                  zeros: bool = False) -> PhysicsState:  # fmt: skip
+        potential = self.potential_energy(z, model_args, model_kwargs)
+        stats = self._stats_of(infos)
+        if zeros:
+            stats = jax.tree.map(jnp.zeros_like, stats)
+        return PhysicsState(i, z, potential, stats, kernel_state, rng_key)
+
+    def potential_energy(self, z: dict, model_args: tuple, model_kwargs: dict) -> jax.Array:
+        """Minus the log density of the physsamp sites' conditionals at ``z``, up to a
+        constant (``beta * E`` summed over the sites when nothing depends on them)."""
+        total = jnp.zeros((), jnp.float32)
+        for name in self.plans:
+            total = total - self.conditional(name, z, model_args, model_kwargs).log_prob(z[name])
+        return total
 
     def sample(self, state, model_args, model_kwargs):
+        model_kwargs = {} if model_kwargs is None else model_kwargs
         if self._vectorized:
-            return jax.vmap(self._sample_one)(state)
-        return self._sample_one(state)
+            return jax.vmap(lambda s: self._sample_one(s, model_args, model_kwargs))(state)
+        return self._sample_one(state, model_args, model_kwargs)
+
+    # -- numpyro.infer.Gibbs block ---------------------------------------------------------------
+    def refresh(self, state, model_args, model_kwargs):
+        """Nothing to refresh: every step reads the other blocks' current values afresh."""
+        return state
+
+    def wrap_model(self, wrapper: Callable) -> PhysicsKernel:
+        """A copy of the kernel on ``wrapper(model)`` (``numpyro.infer.Gibbs`` conditions the
+        model of each block this way)."""
+        kernel = copy.copy(self)
+        kernel._user_model = wrapper(self._user_model)
+        kernel._plans = None
+        kernel._sample_fn = None
+        return kernel
+
+    def get_constrain_fn(self, model_args, model_kwargs):
+        """Spins need no transform: the identity."""
+        return lambda z: z
 
     def postprocess_fn(self, model_args, model_kwargs):
         model_kwargs = {} if model_kwargs is None else model_kwargs
+        model = supplied(self._user_model)
 
         def with_deterministic(z):
-            traced = handlers.trace(handlers.substitute(handlers.seed(self._model, 0), data=z))
+            traced = handlers.trace(handlers.substitute(handlers.seed(model, 0), data=z))
             sites = traced.get_trace(*model_args, **model_kwargs)
             extra = {n: s["value"] for n, s in sites.items() if s["type"] == "deterministic"}
             return {**z, **extra}
@@ -242,3 +234,6 @@ class PhysicsKernel(MCMCKernel):
 
     def get_diagnostics_str(self, state) -> str:
         return f"potential {float(jnp.mean(state.potential_energy)):.4g}"
+
+
+__all__ = ["GIBBS_SITES_KWARG", "PhysicsKernel", "PhysicsState"]

@@ -189,6 +189,8 @@ class ParallelTempering(PhysicsKernel):
         ladder[-1] = beta
         return ladder
 
+    fixed_parameters = True
+
     def kernel_init(self, position, model):
         """Every replica starts from ``position`` (the NumPyro kernel instead starts each
         replica from its own uniform draw unless ``init_params`` is given)."""
@@ -212,40 +214,19 @@ class ParallelTempering(PhysicsKernel):
         )
         return super().init(rng_key, num_warmup, init_params, model_args, model_kwargs)
 
-    def _init_one(self, rng_key, init_params):
-        sites = self.sites
-        rng_key, *site_keys = jax.random.split(rng_key, len(sites) + 1)
-        kernel_state = {}
-        for key, (name, model) in zip(site_keys, sites.items(), strict=True):
-            ladder = self.ladder_for(model)
-            if init_params is not None and name in init_params:
-                position = jnp.asarray(init_params[name])
-                model.check_values(position)
-            else:
-                position = model.uniform_configuration(key, (len(ladder),))
-            kernel_state[name] = pt.init(position, model, ladder, self.inner.kernel_init)
-        shapes = {
-            name: jax.eval_shape(self._step, jax.random.key(0), kernel_state[name], model)[1]
-            for name, model in sites.items()
-        }
-        infos = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        return self._assemble(jnp.array(0), kernel_state, infos, rng_key)
+    def initial_position(self, rng_key, name, init_params):
+        """One uniform draw per replica, unless ``init_params`` gives the site's start."""
+        if init_params is not None and name in init_params:
+            return super().initial_position(rng_key, name, init_params)
+        model = self.plans[name].model
+        return model.uniform_configuration(rng_key, (len(self.ladder_for(model)),))
 
-    def _sample_one(self, state):
-        rng_key, *site_keys = jax.random.split(state.rng_key, len(self.sites) + 1)
-        step_number = state.i + 1
-        kernel_state, infos = {}, {}
-        for key, name in zip(site_keys, self.sites, strict=True):
-            model = self.sites[name]
-            new, infos[name] = self._step(key, state.kernel_state[name], model)
-            kernel_state[name] = pt.apply_schedule(
-                new, step_number, self._round_ends, self._num_warmup
-            )
-        return self._assemble(step_number, kernel_state, infos, rng_key)
+    def after_step(self, name, kernel_state, step_number):
+        return pt.apply_schedule(kernel_state, step_number, self._round_ends, self._num_warmup)
 
-    def _assemble(self, i, kernel_state, infos, rng_key) -> ParallelTemperingMCMCState:
-        z = {name: s.position for name, s in kernel_state.items()}
-        potential = sum(-model.log_prob(z[name]) for name, model in self.sites.items())
+    def _assemble(self, i, z, kernel_state, infos, rng_key, model_args, model_kwargs,
+                  zeros=False) -> ParallelTemperingMCMCState:  # fmt: skip
+        base = super()._assemble(i, z, kernel_state, infos, rng_key, model_args, model_kwargs)
         tempering = {
             name: TemperingTrace(
                 betas=s.betas,
@@ -259,7 +240,7 @@ class ParallelTempering(PhysicsKernel):
         replicas = {name: s.positions_by_slot for name, s in kernel_state.items()}
         stats = self._tempering_stats(kernel_state, infos)
         return ParallelTemperingMCMCState(
-            i, z, jnp.asarray(potential), stats, kernel_state, rng_key, tempering, replicas
+            i, z, base.potential_energy, stats, kernel_state, rng_key, tempering, replicas
         )
 
     def _tempering_stats(self, kernel_state: dict, infos: dict) -> dict[str, jax.Array]:

@@ -9,9 +9,18 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
+from jax.core import Tracer
 from scipy.sparse import csgraph
+
+
+def is_traced(value: Any) -> bool:
+    """Whether ``value`` is a JAX tracer: a parameter computed inside a transformed function
+    (a model parameter that is a random variable). Its values cannot be checked or looked at;
+    only the structure (graph, shapes) is built from concrete data."""
+    return isinstance(value, Tracer)
 
 
 def _index_of(nodes: Sequence[Hashable]) -> dict[Hashable, int]:
@@ -86,9 +95,20 @@ def node_values(graph: Any, value: Any, num_nodes: int, what: str) -> np.ndarray
     return per_item(value, num_nodes, what, "nodes")
 
 
-def per_item(value: Any, count: int, what: str, items: str) -> np.ndarray:
-    """Broadcast a scalar, or check an array, to one float64 value per item."""
-    array = np.asarray(value, dtype=np.float64)
+def per_item(value: Any, count: int, what: str, items: str) -> Any:
+    """Broadcast a scalar, or check an array, to one float64 value per item (a traced value
+    stays traced, as float32)."""
+    if is_traced(value):
+        traced = jnp.asarray(value, dtype=jnp.float32)
+        if traced.ndim == 0:
+            return jnp.broadcast_to(traced, (count,))
+        if traced.shape != (count,):
+            raise ValueError(
+                f"the {what} has shape {traced.shape}, but the model has {count} {items}; "
+                f"give a number or an array of shape ({count},)"
+            )
+        return traced
+    array = _float_array(value, what)
     if array.ndim == 0:
         array = np.full(count, float(array))
     elif array.shape != (count,):
@@ -100,7 +120,17 @@ def per_item(value: Any, count: int, what: str, items: str) -> np.ndarray:
     return array
 
 
-def check_finite(array: np.ndarray, what: str) -> None:
+def _float_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as float64, with a message naming ``what`` when it is not numeric."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"the {what} must be numeric, got {value!r}") from error
+
+
+def check_finite(array: Any, what: str) -> None:
+    if is_traced(array):
+        return
     bad = np.argwhere(~np.isfinite(array))
     if bad.size:
         position = tuple(int(i) for i in bad[0])
@@ -135,6 +165,21 @@ def neighbour_lists(
     neighbors[heads, slot] = tails
     neighbor_couplings[heads, slot] = weights
     return neighbors, neighbor_couplings
+
+
+def neighbour_slots(num_sites: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbour lists of :func:`neighbour_lists` and, per slot, the index of the edge it
+    comes from (-1 for padding): ``couplings[slots]`` then fills the lists for couplings known
+    only inside a transformed function."""
+    neighbors, edge_plus_one = neighbour_lists(num_sites, edges, np.arange(1.0, len(edges) + 1))
+    return neighbors, edge_plus_one.astype(np.int64) - 1
+
+
+def gather_slots(values: Any, slots: np.ndarray) -> Any:
+    """``values[slots]`` with zero where ``slots`` is -1 (in jax when ``values`` is traced)."""
+    if is_traced(values):
+        return jnp.where(slots >= 0, jnp.asarray(values)[np.maximum(slots, 0)], 0.0)
+    return np.where(slots >= 0, np.asarray(values)[np.maximum(slots, 0)], 0.0)
 
 
 def _adjacency(num_sites: int, edges: np.ndarray) -> sp.csr_array:
@@ -225,6 +270,16 @@ def lattice_bonds(shape: tuple[int, ...], periodic: bool) -> tuple[np.ndarray, n
         edges.append(np.stack([site[keep], forward[keep]], axis=1))
         bonds.append(np.stack([np.full(keep.sum(), axis), site[keep]], axis=1))
     return np.concatenate(edges), np.concatenate(bonds)
+
+
+def lattice_cut_bonds(shape: tuple[int, ...], periodic: bool) -> np.ndarray:
+    """``cut[d, x]``: the bond from x to x + e_d crosses an open boundary (never when
+    periodic)."""
+    cut = np.zeros((len(shape), *shape), dtype=bool)
+    if not periodic:
+        for d in range(len(shape)):
+            cut[(d,) + (slice(None),) * d + (-1,)] = True
+    return cut
 
 
 def lattice_neighbour_lists(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -71,6 +72,8 @@ def check_beta(beta: Any) -> jax.Array:
     """Validate an inverse temperature (when it is concrete) and return it as a float array."""
     if isinstance(beta, Tracer):
         return beta
+    if isinstance(beta, str | bytes):
+        raise TypeError(f"beta must be a number, got the string {beta!r}")
     value = np.asarray(beta, dtype=np.float64)
     if value.shape != ():
         raise ValueError(f"beta must be a scalar, got an array of shape {value.shape}")
@@ -108,6 +111,20 @@ class EnergyModel(Distribution):
         """The energy of configurations ``x [..., num_sites]``."""
         raise NotImplementedError
 
+    def tilted(self, log_field: ArrayLike):
+        r"""The model times :math:`e^{\sum_i \phi_i x_i}` for ``log_field`` :math:`\phi`
+        ``[num_sites]``: the same kind of model, with :math:`\phi / \beta` added to its
+        per-site field. It is how a likelihood whose terms each depend on one unit enters a
+        sampler: the conditional of the units given the data is the tilted prior. Tempering it
+        (``with_beta``) then tempers the likelihood along with the prior. A beta of zero is
+        replaced by the smallest positive float32 that keeps ``phi / beta`` finite (1e-30):
+        the couplings then contribute nothing in float32 and the field is exactly ``phi``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot take a per-site log field")
+
+    def _tilt_scale(self) -> jax.Array:
+        return jnp.maximum(self.beta, TILT_MIN_BETA)
+
     def with_beta(self, beta: ArrayLike):
         """The same model at another inverse temperature. Nothing is rebuilt and, since beta is
         a leaf of the pytree, jitted functions of the model do not recompile."""
@@ -136,10 +153,37 @@ class EnergyModel(Distribution):
 
     # -- NumPyro distribution ------------------------------------------------------------------
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        """Unnormalised log density ``-beta * energy(value)`` (no partition function)."""
+        """Unnormalised log density ``-beta * energy(value)`` (no partition function).
+
+        Raises ``ValueError`` when a gradient is being taken with respect to the model's
+        parameters (NUTS, HMC, SVI on a random beta, coupling or field): the missing log
+        partition function depends on them, so such a posterior would be silently wrong. Use
+        :class:`physsamp.infer.Exchange` for them, or :func:`physsamp.exact.normalized`
+        for an enumerable model."""
         if self._validate_args:
             self.check_values(value)
+        self.refuse_differentiated_parameters()
         return -self.beta * self.energy(value)
+
+    #: names of the pytree fields that are parameters (checked by ``log_prob``)
+    parameter_fields: ClassVar[tuple[str, ...]] = ("beta",)
+
+    def refuse_differentiated_parameters(self) -> None:
+        """Raise if a parameter carries a derivative (see :meth:`log_prob`)."""
+        for field in self.parameter_fields:
+            value = getattr(self, field, None)
+            if value is not None and _differentiated(value):
+                site = _site_name_of(self)
+                where = f"physsamp site {site!r}" if site else f"a physsamp {type(self).__name__}"
+                raise ValueError(
+                    f"the {field} of {where} is a random variable sampled by a gradient-based "
+                    "algorithm (NUTS, HMC, SVI, ...), but its log_prob leaves out the partition "
+                    f"function, which depends on {field}: the result would be silently wrong "
+                    "(a doubly intractable model). Sample it with physsamp.infer.Exchange, e.g. "
+                    "numpyro.infer.Gibbs([(physsamp.infer.Exchange(model), ['<parameter "
+                    "site>']), ...]), or, for a model small enough to enumerate, use "
+                    "physsamp.exact.normalized(model) as the site's distribution"
+                )
 
     def check_values(self, value: ArrayLike) -> None:
         """Raise ``ValueError`` for a concrete ``value`` outside the support or of a wrong
@@ -161,11 +205,71 @@ class EnergyModel(Distribution):
             )
 
     def sample(self, key, sample_shape=()):
+        """Not a sample: raises, except while a NumPyro tool traces the model only to learn
+        its structure or to initialise it (``numpyro.infer.Gibbs``'s prototype trace, ArviZ's
+        conversion), where it returns independent uniform units (the exact distribution at
+        beta = 0), which the physsamp kernel then replaces by its own draws."""
+        if _initialising_trace():
+            return self.uniform_configuration(key, tuple(sample_shape))
         raise NotImplementedError(
             f"{type(self).__name__} cannot draw exact samples. Sample it with a physsamp kernel "
             "(physsamp.infer.BlockGibbs, SwendsenWang, ...) inside numpyro.infer.MCMC; "
-            "Predictive and prior sampling of a physsamp site are not defined."
+            "Predictive and prior sampling of a physsamp site are not defined. With other "
+            "latent sites beside it, compose kernels: numpyro.infer.Gibbs([(physsamp.infer."
+            "BlockGibbs(model), ['spins']), (numpyro.infer.NUTS(model), None)])"
         )
 
     def enumerate_support(self, expand=True):
         raise NotImplementedError("use physsamp.exact to enumerate a small model")
+
+
+#: the smallest beta by which a log field is divided in :meth:`EnergyModel.tilted`
+TILT_MIN_BETA = 1e-30
+
+#: callers whose traces of a model only initialise it or read its structure: (module, function)
+_INITIALISING_CALLERS = frozenset(
+    {
+        ("numpyro.infer.gibbs", "prototype_trace"),
+        ("numpyro.infer.inspect", "get_model_relations"),
+        ("numpyro.infer.inspect", "get_dependencies"),
+        ("arviz.data.io_numpyro", "__init__"),
+        ("arviz_base.io_numpyro", "__init__"),
+    }
+)
+
+
+def _initialising_trace(depth: int = 40) -> bool:
+    """Whether the current call comes from one of :data:`_INITIALISING_CALLERS`. A frame walk
+    is the one place where a distribution can tell an initialising trace (whose value is
+    replaced before any use) from ``Predictive`` (whose value would be taken for a sample)."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return False
+        if (frame.f_globals.get("__name__"), frame.f_code.co_name) in _INITIALISING_CALLERS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _differentiated(value: Any) -> bool:
+    """Whether a (possibly batched) value carries a forward- or reverse-mode derivative."""
+    while isinstance(value, Tracer):
+        if type(value).__name__ in ("JVPTracer", "LinearizeTracer"):
+            return True
+        value = getattr(value, "val", None)  # a BatchTracer's batched value
+    return False
+
+
+def _site_name_of(model: EnergyModel, depth: int = 12) -> str | None:
+    """The name of the NumPyro site whose distribution is ``model``, read from the calling
+    frames (``numpyro.infer.util.log_density`` holds it as ``site``), for error messages."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return None
+        site = frame.f_locals.get("site")
+        if isinstance(site, dict) and site.get("fn") is model:
+            return site.get("name")
+        frame = frame.f_back
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import partial
 from typing import Any, ClassVar
@@ -69,9 +70,16 @@ class PairwiseModel(EnergyModel):
         field: np.ndarray,
         beta: Any,
         coloring: Any = None,
-        lattice: tuple[tuple[int, ...], np.ndarray, bool] | None = None,
+        lattice: tuple[tuple[int, ...], Any, bool] | None = None,
         validate_args: bool | None = None,
+        uniform_coupling: Any = None,
+        uniform_field: Any = None,
     ) -> None:
+        """Compile the graph into arrays. ``couplings`` and ``field`` may be traced (a model
+        built inside a NumPyro model whose parameters are random variables): the structure
+        comes from the concrete ``edges``, the values stay traced. ``uniform_coupling`` (a
+        lattice's one coupling, given as a number) and ``uniform_field`` serve lattices whose
+        values are traced and so cannot be inspected."""
         num_sites = len(nodes)
         _graph.check_finite(couplings, "coupling")
         _graph.check_finite(field, "field")
@@ -86,17 +94,39 @@ class PairwiseModel(EnergyModel):
         self.uniform_field = None
         if lattice is not None:
             shape, bond_couplings, bipartite = lattice
-            neighbors, neighbor_couplings = _graph.lattice_neighbour_lists(shape, bond_couplings)
+            if _graph.is_traced(bond_couplings):
+                cut = _graph.lattice_cut_bonds(shape, periodic=len(edges) == len(shape) * num_sites)
+                bond_index = np.arange(1.0, bond_couplings.size + 1).reshape(bond_couplings.shape)
+                neighbors, slots = _graph.lattice_neighbour_lists(
+                    shape, np.where(cut, 0, bond_index)
+                )
+                neighbor_couplings = _graph.gather_slots(
+                    bond_couplings.reshape(-1), slots.astype(np.int64) - 1
+                )
+            else:
+                neighbors, neighbor_couplings = _graph.lattice_neighbour_lists(
+                    shape, bond_couplings
+                )
             if bipartite:
                 # The checkerboard stencil needs the two parity classes as its blocks.
                 self.lattice_shape = shape
                 self.bond_couplings = jnp.asarray(bond_couplings, dtype=jnp.float32)
                 coloring = np.indices(shape).sum(axis=0).ravel() % 2
                 wraps = len(edges) == len(shape) * num_sites  # periodic: every bond present
-                if wraps and np.all(bond_couplings == bond_couplings.flat[0]):
-                    self.uniform_coupling = jnp.asarray(bond_couplings.flat[0], jnp.float32)
-                    if np.all(field == field[0]):
-                        self.uniform_field = jnp.asarray(field[0], jnp.float32)
+                if not wraps:
+                    uniform_coupling = None
+                elif not _graph.is_traced(bond_couplings):
+                    first = bond_couplings.flat[0]
+                    uniform_coupling = first if np.all(bond_couplings == first) else None
+                if uniform_coupling is not None:
+                    self.uniform_coupling = jnp.asarray(uniform_coupling, jnp.float32)
+                    if not _graph.is_traced(field):
+                        uniform_field = field[0] if np.all(field == field[0]) else None
+                    if uniform_field is not None:
+                        self.uniform_field = jnp.asarray(uniform_field, jnp.float32)
+        elif _graph.is_traced(couplings):
+            neighbors, slots = _graph.neighbour_slots(num_sites, edges)
+            neighbor_couplings = _graph.gather_slots(couplings, slots)
         else:
             neighbors, neighbor_couplings = _graph.neighbour_lists(num_sites, edges, couplings)
         self.neighbors = jnp.asarray(neighbors, dtype=jnp.int32)
@@ -129,6 +159,16 @@ class PairwiseModel(EnergyModel):
         _, colors = np.unique(colors, return_inverse=True)
         _graph.check_coloring(colors, edges, nodes)
         return colors
+
+    parameter_fields: ClassVar[tuple[str, ...]] = ("beta", "edge_couplings", "field")
+
+    def tilted(self, log_field: ArrayLike):
+        scale = self._tilt_scale()
+        other = copy.copy(self)
+        other.beta = scale
+        other.field = self.field + jnp.asarray(log_field, jnp.float32) / scale
+        other.uniform_field = None
+        return other
 
     # -- physics -------------------------------------------------------------------------------
     @property
@@ -205,26 +245,27 @@ def _lattice(shape: Sequence[int], coupling: Any, periodic: bool) -> tuple:
             "would couple a site to itself or twice to one neighbour"
         )
     dims = len(shape)
-    couplings = np.asarray(coupling, dtype=np.float64)
+    traced = _graph.is_traced(coupling)
+    xp = jnp if traced else np
+    couplings = jnp.asarray(coupling, jnp.float32) if traced else np.asarray(coupling, np.float64)
     if couplings.ndim == 0:
-        couplings = np.full((dims, *shape), float(couplings))
+        couplings = xp.broadcast_to(couplings, (dims, *shape))
     elif couplings.shape == (dims,):
-        couplings = np.broadcast_to(couplings.reshape(dims, *([1] * dims)), (dims, *shape))
+        couplings = xp.broadcast_to(couplings.reshape(dims, *([1] * dims)), (dims, *shape))
     elif couplings.shape != (dims, *shape):
         raise ValueError(
             f"lattice coupling has shape {couplings.shape}; give a number, one per direction "
             f"({dims},), or one per bond {(dims, *shape)} (coupling[d, x] joins x and x + e_d)"
         )
-    couplings = np.array(couplings)
     _graph.check_finite(couplings, "coupling")
     if not periodic:
-        for d in range(dims):
-            couplings[(d,) + (slice(None),) * d + (-1,)] = 0.0
+        couplings = xp.where(_graph.lattice_cut_bonds(shape, periodic), 0.0, couplings)
     edges, bonds = _graph.lattice_bonds(shape, periodic)
     edge_couplings = couplings.reshape(dims, -1)[bonds[:, 0], bonds[:, 1]]
+    uniform = coupling if traced and np.ndim(coupling) == 0 else None
     bipartite = (not periodic) or all(extent % 2 == 0 for extent in shape)
     nodes = [tuple(int(i) for i in index) for index in np.ndindex(*shape)]
-    return shape, couplings, bipartite, edges, edge_couplings, nodes
+    return shape, couplings, bipartite, edges, edge_couplings, nodes, uniform
 
 
 def _matrix(matrix: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -320,14 +361,18 @@ class Ising(PairwiseModel):
         return model
 
     def _build_lattice(self, shape, coupling, field, beta, periodic, validate_args):
-        shape, bonds, bipartite, edges, edge_couplings, nodes = _lattice(shape, coupling, periodic)
-        fields = np.asarray(field, dtype=np.float64)
+        shape, bonds, bipartite, edges, edge_couplings, nodes, uniform_coupling = _lattice(
+            shape, coupling, periodic
+        )
+        fields = field if _graph.is_traced(field) else np.asarray(field, dtype=np.float64)
         if fields.shape == shape:
             fields = fields.ravel()
+        uniform_field = field if _graph.is_traced(field) and np.ndim(field) == 0 else None
         fields = _graph.per_item(fields, len(nodes), "field", "sites")
         lattice = (shape, bonds, bipartite)
         self._build(nodes, edges, edge_couplings, fields, beta, lattice=lattice,
-                    validate_args=validate_args)  # fmt: skip
+                    validate_args=validate_args, uniform_coupling=uniform_coupling,
+                    uniform_field=uniform_field)  # fmt: skip
 
     @classmethod
     def from_matrix(

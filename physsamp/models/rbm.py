@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import jax
@@ -52,7 +53,8 @@ class RBM(EnergyModel):
         *,
         validate_args: bool | None = None,
     ):
-        matrix = np.asarray(weights, dtype=np.float64)
+        traced = _graph.is_traced(weights)
+        matrix = jnp.asarray(weights, jnp.float32) if traced else np.asarray(weights, np.float64)
         if matrix.ndim != 2 or 0 in matrix.shape:
             raise ValueError(
                 f"RBM weights must be a non-empty [num_visible, num_hidden] matrix, got shape "
@@ -68,6 +70,20 @@ class RBM(EnergyModel):
         self.beta = check_beta(beta)
         self.node_labels = NodeLabels([("v", i) for i in range(num_visible)])
         super().__init__(num_visible, validate_args=validate_args)
+
+    parameter_fields: ClassVar[tuple[str, ...]] = (
+        "beta",
+        "weights",
+        "visible_bias",
+        "hidden_bias",
+    )
+
+    def tilted(self, log_field: ArrayLike) -> RBM:
+        scale = self._tilt_scale()
+        other = copy.copy(self)
+        other.beta = scale
+        other.visible_bias = self.visible_bias + jnp.asarray(log_field, jnp.float32) / scale
+        return other
 
     @property
     def num_visible(self) -> int:
@@ -91,6 +107,7 @@ class RBM(EnergyModel):
         """Unnormalised :math:`-\\beta F(v)` (no partition function)."""
         if self._validate_args:
             self.check_values(value)
+        self.refuse_differentiated_parameters()
         v = jnp.asarray(value).astype(jnp.float32)
         hidden_input = self.beta * (matmul(v, self.weights) + self.hidden_bias)
         return self.beta * matmul(v, self.visible_bias) + jax.nn.softplus(hidden_input).sum(-1)
