@@ -45,7 +45,10 @@ def _batched_energy(model: EnergyModel, x: Array) -> Array:
 
 
 def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
-    """An ArviZ ``InferenceData`` of a :class:`numpyro.infer.MCMC` run with a physsamp kernel.
+    """An ArviZ ``InferenceData`` of a :class:`numpyro.infer.MCMC` run with a physsamp kernel,
+    alone or as a block of ``numpyro.infer.Gibbs`` (the other blocks' sites then sit beside the
+    spins' observables in the posterior group; pass ``extra_fields=("block_states.<i>.stats",)``
+    to ``mcmc.run`` for block ``i``'s per-step information).
 
     The posterior group holds, per physsamp site ``s`` and draw, the observables of
     :func:`observables` (named ``energy``, ``magnetization``, ``abs_magnetization`` when the
@@ -69,17 +72,19 @@ def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
     """
     import arviz as az
 
-    from physsamp.infer._adapter import PhysicsKernel
-
-    kernel = mcmc.sampler
-    if not isinstance(kernel, PhysicsKernel):
-        raise TypeError("to_inference_data needs an MCMC run with a physsamp kernel")
+    kernels = _physics_kernels(mcmc.sampler)
+    if not kernels:
+        raise TypeError(
+            "to_inference_data needs an MCMC run with a physsamp kernel, alone or as a block "
+            "of numpyro.infer.Gibbs"
+        )
     idata: Any = az.from_numpyro(mcmc, **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)
     extra = mcmc.get_extra_fields(group_by_chain=True)
-    single = len(kernel.sites) == 1
+    sites = {name: model for _, kernel in kernels for name, model in kernel.sites.items()}
+    single = len(sites) == 1
     posterior = idata.posterior
-    for name, model in kernel.sites.items():
+    for name, model in sites.items():
         values = observables(model, samples[name])
         for key, value in values.items():
             label = key if single else f"{name}_{key}"
@@ -89,11 +94,36 @@ def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
             posterior = posterior.drop_vars([name, *[d for d in posterior[name].dims
                                                      if d not in ("chain", "draw")]])  # fmt: skip
     idata.posterior = posterior
-    for key, value in extra.get("stats", {}).items():
+    stats = {}
+    for prefix, _ in kernels:
+        stats.update(extra.get(f"{prefix}stats", {}))
+    group = {}
+    for key, value in stats.items():
         array = np.asarray(value)
         dims = ("chain", "draw", *(f"{key}_dim_{i}" for i in range(array.ndim - 2)))
-        idata.sample_stats[key] = (dims, array)
+        group[key] = (dims, array)
+    if group and "sample_stats" not in idata.groups():
+        # a composite such as numpyro.infer.Gibbs reports no sampler statistics of its own
+        idata.add_groups(sample_stats=az.convert_to_dataset({k: v[1] for k, v in group.items()}))
+    else:
+        for key, entry in group.items():
+            idata.sample_stats[key] = entry
     return idata
+
+
+def _physics_kernels(sampler: Any) -> list[tuple[str, Any]]:
+    """The physsamp kernels of a run with the prefix of their extra fields: the sampler
+    itself, or the physsamp blocks of a ``numpyro.infer.Gibbs`` composite."""
+    from physsamp.infer._adapter import PhysicsKernel
+
+    if isinstance(sampler, PhysicsKernel):
+        return [("", sampler)]
+    blocks = getattr(sampler, "blocks", ())
+    return [
+        (f"block_states.{i}.", kernel)
+        for i, (kernel, _) in enumerate(blocks)
+        if isinstance(kernel, PhysicsKernel)
+    ]
 
 
 def _warn_if_frozen(label: str, values: np.ndarray) -> None:

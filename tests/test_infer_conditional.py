@@ -11,7 +11,8 @@ import pytest
 from numpyro import handlers
 from numpyro.infer import MCMC, NUTS, Gibbs
 from numpyro.infer.util import log_density
-from posterior_exact import denoising_posterior
+from checks import run_with_host_devices
+from posterior_exact import denoising_posterior, mpm_error_rate, strip_posterior
 from stats import assert_matches_exact, assert_means_close
 
 import physsamp as ps
@@ -223,3 +224,106 @@ def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_nuts):
     assert_means_close(np.asarray(samples["sigma"])[..., None], [exact.sigma_mean])
     up = (np.asarray(samples["spins"]) == 1).astype(np.float64)
     assert_means_close(up, exact.spin_up)
+
+
+@pytest.mark.filterwarnings("ignore:Some donated buffers were not usable")  # numpyro's loop
+def test_chain_methods_progress_bar_and_inference_data(numpyro_nuts):
+    import arviz as az
+
+    model = denoising_with_unknown_sigma
+    kernel = Gibbs([(NUTS(model), None), (ps.infer.BlockGibbs(model), ["spins"])])
+    draws = {}
+    for method in ("sequential", jax.vmap):
+        mcmc = MCMC(kernel, num_warmup=20, num_samples=30, num_chains=2, chain_method=method,
+                    progress_bar=method == "sequential")  # fmt: skip
+        mcmc.run(jax.random.key(4), NOISY, extra_fields=("block_states.1.stats",))
+        draws[method] = mcmc.get_samples()
+    np.testing.assert_array_equal(draws["sequential"]["spins"], draws[jax.vmap]["spins"])
+    idata = ps.to_inference_data(mcmc)
+    assert {"sigma", "spins", "energy", "magnetization"} <= set(idata.posterior.data_vars)
+    assert idata.sample_stats["flip_fraction"].shape == (2, 30)
+    assert az.summary(idata, var_names=["sigma", "energy"]).shape[0] == 2
+
+
+def test_parallel_chain_method_in_subprocess(tmp_path):
+    script = """
+        import jax, numpy as np, numpyro, numpyro.distributions as dist, physsamp as ps
+        from numpyro.infer import MCMC, NUTS, Gibbs
+
+        def model(y):
+            sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
+            spins = numpyro.sample("spins", ps.Ising.lattice((4, 4), beta=0.4))
+            numpyro.sample("y", dist.Normal(spins, sigma), obs=y)
+
+        kernel = Gibbs([(ps.infer.SwendsenWang(model), ["spins"]), (NUTS(model), None)])
+        mcmc = MCMC(kernel, num_warmup=20, num_samples=20, num_chains=2,
+                    chain_method="parallel", progress_bar=False)
+        mcmc.run(jax.random.key(0), np.linspace(-1, 1, 16))
+        assert mcmc.get_samples(group_by_chain=True)["spins"].shape == (2, 20, 16)
+        print("ok")
+    """
+    run_with_host_devices(script, tmp_path)
+
+
+def test_nuts_on_a_random_beta_is_refused(numpyro_nuts):
+    """NUTS would use the unnormalised density and drift to the edge of the prior."""
+
+    def model(x):
+        beta = numpyro.sample("beta", dist.Uniform(0.0, 1.0))
+        numpyro.sample("observed", ps.Ising.lattice((4, 4), beta=beta), obs=x)
+
+    x = np.ones(16, np.int8)
+    mcmc = MCMC(NUTS(model), num_warmup=5, num_samples=5, progress_bar=False)
+    with pytest.raises(ValueError, match=r"physsamp site 'observed'.*physsamp.infer.Exchange"):
+        mcmc.run(jax.random.key(0), x)
+
+
+def test_models_build_with_traced_parameters():
+    graph = nx.cycle_graph(6)
+    x = np.array([1, -1, 1, 1, -1, -1], np.int8)
+
+    @jax.jit
+    def energies(beta, coupling, field):
+        lattice = ps.Ising.lattice((4, 4), coupling=coupling, field=field, beta=beta)
+        open_lattice = ps.Ising.lattice((4, 4), coupling=coupling, periodic=False)
+        on_graph = ps.Ising(graph, coupling=coupling * jnp.arange(6.0), field=field, beta=beta)
+        units = jnp.tile(jnp.asarray(x), 3)[:16]
+        return (lattice.log_prob(units), open_lattice.energy(units), on_graph.log_prob(x),
+                lattice.local_field(units), on_graph.local_field(x))  # fmt: skip
+
+    traced = energies(0.3, 0.7, 0.2)
+    lattice = ps.Ising.lattice((4, 4), coupling=0.7, field=0.2, beta=0.3)
+    open_lattice = ps.Ising.lattice((4, 4), coupling=0.7, periodic=False)
+    on_graph = ps.Ising(graph, coupling=0.7 * np.arange(6.0), field=0.2, beta=0.3)
+    units = np.tile(x, 3)[:16]
+    concrete = (lattice.log_prob(units), open_lattice.energy(units), on_graph.log_prob(x),
+                lattice.local_field(units), on_graph.local_field(x))  # fmt: skip
+    for a, b in zip(traced, concrete, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_strip_posterior_marginals_and_error_rate():
+    """An open 64 x 8 strip with known sigma: every marginal and the MPM error rate against
+    a row transfer matrix."""
+    rows, width, sigma, beta = 64, 8, 0.9, 0.5
+    rng = np.random.default_rng(11)
+    truth = np.where(np.cumsum(rng.normal(size=(rows, width)), axis=0) > 0, 1, -1).ravel()
+    y = truth + sigma * rng.normal(size=truth.size)
+    exact = strip_posterior(rows, width, 1.0, beta, y / sigma**2)
+
+    def model(y):
+        spins = numpyro.sample("spins", ps.Ising.lattice((rows, width), beta=beta,
+                                                         periodic=False))  # fmt: skip
+        numpyro.sample("y", dist.Normal(spins, sigma), obs=y)
+
+    mcmc = MCMC(ps.infer.BlockGibbs(model), num_warmup=200, num_samples=4000, num_chains=4,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(5), y)
+    spins = np.asarray(mcmc.get_samples(group_by_chain=True)["spins"])
+    assert_means_close((spins == 1).astype(np.float64), exact.spin_up)
+    estimate = (spins == 1).mean(axis=(0, 1))
+    sampled_error = mpm_error_rate(estimate, truth)
+    exact_error = mpm_error_rate(exact.spin_up, truth)
+    # Sites whose marginal is within Monte Carlo error of 1/2 may go either way.
+    close = np.abs(exact.spin_up - 0.5) < 0.05
+    assert abs(sampled_error - exact_error) <= close.mean() + 1e-12
