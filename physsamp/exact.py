@@ -22,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from numpyro.distributions import Distribution
 
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
@@ -147,3 +150,66 @@ def mean_energy(model: EnergyModel) -> float:
     if beta == 0:
         raise ValueError("mean_energy needs beta > 0 (it is computed from log weights / beta)")
     return float(expectation(model, lambda x: -_log_weights(model, x) / beta))
+
+
+#: the largest model :func:`normalized` enumerates (2^16 states per evaluation)
+MAX_NORMALIZED_SITES = 16
+
+
+class ExactlyNormalized(Distribution):
+    r"""A small physsamp model with its exact partition function: ``log_prob`` is
+    :math:`-\beta E(x) - \log Z`, with :math:`\log Z` summed over every state in JAX, so
+    that it is differentiable in beta, the couplings and the fields. Built by
+    :func:`normalized`."""
+
+    def __init__(self, model: EnergyModel, validate_args: bool | None = None):
+        _check_size(model.num_sites, "sites")
+        if model.num_sites > MAX_NORMALIZED_SITES:
+            raise ValueError(
+                f"normalized() sums 2^N states at every evaluation; {model.num_sites} sites "
+                f"exceed its limit of {MAX_NORMALIZED_SITES}: use physsamp.infer.Exchange"
+            )
+        self.model = model
+        self._states = jnp.asarray(states(model))
+        super().__init__(batch_shape=(), event_shape=(model.num_sites,),
+                         validate_args=validate_args)  # fmt: skip
+
+    @property
+    def support(self):  # type: ignore[override]
+        return self.model.support
+
+    def log_partition(self) -> jax.Array:
+        return jax.nn.logsumexp(self.model.unnormalized_log_prob(self._states))
+
+    def log_prob(self, value: Any) -> jax.Array:
+        if self._validate_args:
+            self.model.check_values(value)
+        return self.model.unnormalized_log_prob(value) - self.log_partition()
+
+    def sample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
+        """Exact draws: states picked with their probabilities."""
+        logits = self.model.unnormalized_log_prob(self._states)
+        index = jax.random.categorical(key, logits, shape=tuple(sample_shape))
+        return self._states[index]
+
+
+def normalized(model: EnergyModel) -> ExactlyNormalized:
+    """``model`` as a NumPyro distribution with its exact log partition function, for models
+    of up to :data:`MAX_NORMALIZED_SITES` units whose parameters are random: NUTS then samples
+    the exact posterior of beta, couplings or fields (the physsamp model's own ``log_prob``
+    leaves log Z out and refuses gradients). It also draws exact samples.
+
+    Example:
+        >>> import jax, numpy as np, numpyro, numpyro.distributions as dist, physsamp as ps
+        >>> from numpyro.infer import MCMC, NUTS
+        >>> def model(x):
+        ...     beta = numpyro.sample("beta", dist.Uniform(0.0, 1.0))
+        ...     lattice = ps.Ising.lattice((3, 3), beta=beta)
+        ...     numpyro.sample("spins", ps.exact.normalized(lattice), obs=x)
+        >>> mcmc = MCMC(NUTS(model), num_warmup=100, num_samples=100, progress_bar=False)
+        >>> with jax.debug_key_reuse(False):
+        ...     mcmc.run(jax.random.key(0), np.ones((5, 9), np.int8))
+        >>> bool(mcmc.get_samples()["beta"].mean() > 0.5)
+        True
+    """
+    return ExactlyNormalized(model)

@@ -351,6 +351,9 @@ def test_twenty_site_models_match_exact(model, key):
     assert_within(result, ps.exact.log_partition(model))
 
 
+# a second Python with two host devices; the default run keeps block Gibbs' and the
+# Gibbs composite's parallel chain tests
+@pytest.mark.slow
 def test_runs_split_over_devices_in_subprocess(tmp_path):
     """Two host devices: the runs of a lattice, an RBM and a generic-kernel estimate are
     sharded over them; every run makes its one-device chain and log-weight (to rounding)."""

@@ -8,10 +8,10 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pytest
+from checks import run_with_host_devices
 from numpyro import handlers
 from numpyro.infer import MCMC, NUTS, Gibbs
 from numpyro.infer.util import log_density
-from checks import run_with_host_devices
 from posterior_exact import denoising_posterior, mpm_error_rate, strip_posterior
 from stats import assert_matches_exact, assert_means_close
 

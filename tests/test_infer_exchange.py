@@ -7,7 +7,7 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 from numpyro.infer import MCMC, NUTS, Gibbs
-from posterior_exact import beta_posterior, joint_posterior
+from posterior_exact import beta_posterior, beta_posterior_from_log_likelihood, joint_posterior
 from stats import assert_mean_close, assert_means_close, effective_sample_size
 
 import physsamp as ps
@@ -53,9 +53,7 @@ def assert_beta_posterior(draws, exact):
     assert abs(draws.std() / exact.sd - 1) < 0.1, f"sd ratio {draws.std() / exact.sd:.3f}"
 
 
-@pytest.mark.parametrize(
-    "side", [16, pytest.param(32, marks=pytest.mark.slow)], ids=["L16", "L32"]
-)
+@pytest.mark.parametrize("side", [16, pytest.param(32, marks=pytest.mark.slow)], ids=["L16", "L32"])
 def test_beta_of_one_configuration_matches_kaufman(side):
     x = observed_configuration(side, beta=0.4, seed=side)
     exact = beta_posterior(x, 0.0, 1.0)
@@ -124,3 +122,23 @@ def test_sites_that_are_not_parameters_are_refused():
     mcmc = MCMC(ps.infer.Exchange(model), num_warmup=5, num_samples=5, progress_bar=False)
     with pytest.raises(ValueError, match=r"\['other'\] are not parameters"):
         mcmc.run(jax.random.key(0), np.ones(16, np.int8))
+
+
+def test_nuts_on_the_exactly_normalized_model(numpyro_nuts):
+    """The documented alternative for enumerable models: NUTS with log Z summed exactly."""
+    x = np.array([[1, 1, 1, 1, -1, 1, 1, 1, 1], [1, -1, 1, 1, 1, 1, -1, -1, 1]], np.int8)
+
+    def log_likelihood(beta):
+        lattice = ps.Ising.lattice((3, 3), beta=beta)
+        return float(lattice.log_prob(x).sum()) - len(x) * ps.exact.log_partition(lattice)
+
+    exact = beta_posterior_from_log_likelihood(log_likelihood, 0.0, 1.0)
+
+    def model(x):
+        beta = numpyro.sample("beta", dist.Uniform(0.0, 1.0))
+        numpyro.sample("spins", ps.exact.normalized(ps.Ising.lattice((3, 3), beta=beta)), obs=x)
+
+    mcmc = MCMC(NUTS(model), num_warmup=500, num_samples=3000, num_chains=2,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(0), x)
+    assert_mean_close(np.asarray(mcmc.get_samples(group_by_chain=True)["beta"]), exact.mean)

@@ -198,6 +198,7 @@ def test_plots_of_a_run(tmp_path):
     assert len(ax.patches) == NUM_REPLICAS
 
 
+@pytest.mark.slow
 def test_stepping_stone_agrees_with_ais_beyond_enumeration():
     """A 6 x 6 ±J glass (36 spins: no enumeration) where the two estimators of log Z, built on
     different identities, must agree within their combined standard error."""

@@ -158,6 +158,8 @@ def test_user_coloring_is_used_and_verified():
     assert [b.tolist() for b in model.blocks] == [[0, 2], [1, 3]]
 
 
+# a build-time check on 1024^2 sites (20 s)
+@pytest.mark.slow
 def test_large_models_build_fast():
     start = time.perf_counter()
     lattice = ps.Ising.lattice((1024, 1024), beta=0.44)

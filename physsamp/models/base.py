@@ -163,6 +163,10 @@ class EnergyModel(Distribution):
         if self._validate_args:
             self.check_values(value)
         self.refuse_differentiated_parameters()
+        return self.unnormalized_log_prob(value)
+
+    def unnormalized_log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        """``-beta * energy(value)``, without checks (differentiable in the parameters)."""
         return -self.beta * self.energy(value)
 
     #: names of the pytree fields that are parameters (checked by ``log_prob``)

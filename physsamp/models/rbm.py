@@ -108,13 +108,17 @@ class RBM(EnergyModel):
         if self._validate_args:
             self.check_values(value)
         self.refuse_differentiated_parameters()
+        return self.unnormalized_log_prob(value)
+
+    def unnormalized_log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
+        """:math:`-\\beta F(v)` without checks (differentiable in the parameters)."""
         v = jnp.asarray(value).astype(jnp.float32)
         hidden_input = self.beta * (matmul(v, self.weights) + self.hidden_bias)
         return self.beta * matmul(v, self.visible_bias) + jax.nn.softplus(hidden_input).sum(-1)
 
     def energy(self, x: ArrayLike) -> Float[Array, "..."]:
         """The free energy :math:`F(v) = -\\log p^*(v) / \\beta` (needs beta > 0)."""
-        return -self.log_prob(x) / self.beta
+        return -self.unnormalized_log_prob(x) / self.beta
 
     def hidden_given_visible(self, visible: ArrayLike) -> Float[Array, "... hidden"]:
         """:math:`p(h_j = 1 | v)` for every hidden unit."""
