@@ -20,19 +20,24 @@ side in one run, one chain each (``chain_method="sequential"``):
 
 2-4 share the model, the key, and the numbers of warm-up and sampling steps.
 
-Timing with numpyro 0.22 (checked): ``MCMC.warmup`` runs and compiles the warm-up loop and sets
-``post_warmup_state``; each ``MCMC.run`` then starts from that state and skips warm-up. The
-sampling loop (``fori_collect``, a jitted loop whose trip count is static) is compiled by the
-first ``run`` and found in jax's cache by later ``run`` calls on the same MCMC object with the
-same arguments (same ``y`` array, same ``extra_fields``): the first call is untimed, and its
-excess over the median of the timed calls is reported as compile time. ``Gibbs`` draws every
-block from the block's own key (the top-level ``rng_key`` of ``GibbsState`` is not passed to
-the blocks), so before each run the script replaces every block's key by one derived from
-that repeat's key (the same on every side); without that, each run would repeat the same
-chain. Repeats are interleaved (method 1, 2, 3, 4, then again), and each repeat's draws give
-an ESS: ESS/s = (mean ESS over the repeats) / (median seconds per run). NUTS's tree size
-(``num_steps``, leapfrog steps per step) is collected through
-``extra_fields=("block_states.1.num_steps",)``.
+Timing with numpyro 0.22 (checked): ``MCMC.warmup`` runs the warm-up (compile included,
+reported as "warm-up s") and sets ``post_warmup_state``. Timing ``MCMC.run`` from that state
+does not exclude compilation: with ``progress_bar=False`` every ``run`` retraces and recompiles
+its sampling loop (``fori_collect`` jits ``_fori_collect_loop`` with a freshly built ``jax.jit``
+of the loop body as a static argument, which never hashes equal to the last one; a second
+``run`` on the same MCMC object with the same arguments takes as long as the first, about
+2 s for a small NUTS model here), and ``progress_bar=True`` dispatches each step from Python.
+So the script jits numpyro's sampling loop itself, once per method: ``lax.scan`` over
+``sampler.sample(state, (y,), {})``, then ``sampler.postprocess_fn`` on ``z`` and collect,
+the body ``MCMC.run`` runs (checked while writing the script: from the same state, the same
+draws, sigma and ``num_steps`` as ``MCMC.run``). It is compiled with
+``.lower(state).compile()``, timed apart ("compile s"), and then called from the post-warm-up
+state. ``Gibbs`` draws every block from the block's own key (the top-level ``rng_key`` of
+``GibbsState`` is not passed to the blocks), so before each run every block's key is
+replaced by one derived from that repeat's key, the same on every side. Repeats are
+interleaved (methods 1, 2, 3, 4, then again), and each repeat's draws give an ESS:
+ESS/s = (mean ESS over the repeats) / (median seconds per run). NUTS's tree size
+(``num_steps``, leapfrog steps per step, of ``block_states[1]``) is collected with the draws.
 
 ESS (numpyro's ``effective_sample_size``, on the chain split in two halves) of: the fraction
 of pixels equal to the truth; the smallest over a fixed random set of 64 pixels (a pixel

@@ -301,6 +301,15 @@ def test_models_build_with_traced_parameters():
     for a, b in zip(traced, concrete, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
+    weights = np.random.default_rng(0).normal(size=(4, 3))
+    visible = np.array([1, 0, 1, 1], np.int8)
+    rbm_log_prob = jax.jit(lambda w, a: ps.RBM(w, a, 0.1, beta=0.7).log_prob(visible))
+    np.testing.assert_allclose(
+        rbm_log_prob(weights, 0.2), ps.RBM(weights, 0.2, 0.1, beta=0.7).log_prob(visible), rtol=1e-6
+    )
+    with pytest.raises(TypeError, match="must be concrete"):
+        jax.jit(lambda w: ps.Ising.from_matrix(w).num_sites)(np.eye(3))
+
 
 def test_strip_posterior_marginals_and_error_rate():
     """An open 64 x 8 strip with known sigma: every marginal and the MPM error rate against

@@ -293,6 +293,13 @@ class ParallelTempering(PhysicsKernel):
         :math:`\\log Z(0) = N \\log 2` plus the constant log density at beta = 0. Needs a
         ladder starting at beta = 0."""
         name, trace = self._trace(mcmc, site)
+        factors = [factor.name for factor in self.plans[name].factors]
+        if factors:
+            raise ValueError(
+                f"the ladder of site {name!r} tempered its conditional given {factors}, not the "
+                "site's own model: its stepping stones estimate neither log Z; use "
+                "physsamp.infer.ais_log_partition on the site's model"
+            )
         betas = trace.betas
         if np.any(betas[:, :, 0] != 0):
             raise ValueError(

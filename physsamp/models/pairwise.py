@@ -269,6 +269,12 @@ def _lattice(shape: Sequence[int], coupling: Any, periodic: bool) -> tuple:
 
 
 def _matrix(matrix: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    if _graph.is_traced(matrix):
+        raise TypeError(
+            f"from_matrix reads the graph from the non-zero entries of the {what} matrix, so the "
+            "matrix must be concrete; for random couplings, build the model from a networkx "
+            "graph with one value per edge (e.g. coupling=values aligned with graph.edges)"
+        )
     weights = np.asarray(matrix, dtype=np.float64)
     if weights.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] == 0:
         raise ValueError(f"the {what} matrix must be square and non-empty, got {weights.shape}")
