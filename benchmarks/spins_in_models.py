@@ -159,6 +159,7 @@ class Method:
         jax.block_until_ready(self.mcmc.post_warmup_state)
         self.warmup_time = time.perf_counter() - start
         self.warm_state = self.mcmc.post_warmup_state
+        self.step_size = float(self.warm_state.block_states[1].adapt_state.step_size)
         start = time.perf_counter()
         self.loop = sampling_loop(self.mcmc, self.y, self.site, self.num_samples).lower(
             self.warm_state).compile()  # fmt: skip
@@ -181,7 +182,8 @@ class Method:
         row = {"name": self.name, "draws": self.num_samples,
                "best_ms": per_run.min() / self.num_samples * 1e3,
                "median_ms": median / self.num_samples * 1e3,
-               "compile": self.compile_time, "warmup_s": self.warmup_time}  # fmt: skip
+               "compile": self.compile_time, "warmup_s": self.warmup_time,
+               "step_size": self.step_size}  # fmt: skip
         for key in self.stats[0]:
             row[key] = float(np.mean([s[key] for s in self.stats]))
         for key in ("ess_frac", "ess_pixel_min", "ess_sigma"):
@@ -225,7 +227,8 @@ def split_ess(values: np.ndarray) -> np.ndarray:
     half = values.shape[0] // 2
     chains = np.stack([values[:half], values[half : 2 * half]]).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(effective_sample_size(chains))
+        ess = np.asarray(effective_sample_size(chains), dtype=np.float64)
+    return np.where(ess > 0, ess, np.nan)  # a chain that never moves, or too short a chain
 
 
 def chain_stats(spins, sigma, truth, pixels, num_steps) -> dict:
@@ -304,15 +307,17 @@ def print_table(rows: list[dict], size: int, dhmcg_size: int, args) -> None:
               f"{row['nuts_steps']:10.2f} {row['compile']:9.2f}")  # fmt: skip
     print("\nESS per run (mean over runs) and posterior checks")
     print(f"{'method':<34} {'ESS frac':>8} {'ESS pix min':>11} {'frozen pix':>10} {'ESS sig':>8} "
-          f"{'E[sigma]':>8} {'E[frac]':>8} {'MPM acc':>8} {'warm-up s':>9}")  # fmt: skip
+          f"{'E[sigma]':>8} {'E[frac]':>8} {'MPM acc':>8} {'NUTS eps':>8} "
+          f"{'warm-up s':>9}")  # fmt: skip
     for row in rows:
         print(f"{row['name']:<34} {row['ess_frac']:8.1f} {row['ess_pixel_min']:11.1f} "
               f"{row['frozen_pixels']:10.1f} {row['ess_sigma']:8.1f} {row['sigma_mean']:8.3f} "
-              f"{row['frac_mean']:8.4f} {row['map_acc']:8.4f} {row['warmup_s']:9.2f}")  # fmt: skip
+              f"{row['frac_mean']:8.4f} {row['map_acc']:8.4f} {row['step_size']:8.3f} "
+              f"{row['warmup_s']:9.2f}")  # fmt: skip
     print("frac: fraction of pixels equal to the truth; pix: 64 fixed random pixels (min ESS over "
           "those that move in the run; frozen: how many never move); sig: sigma. MPM acc: "
-          "sign of the posterior mean image against the truth. compile s: first sampling "
-          "call minus the median call. warm-up s: the warm-up call, compile included.")
+          "sign of the posterior mean image against the truth. NUTS eps: NUTS's step size after "
+          "warm-up. compile s: the sampling loop's. warm-up s: MCMC.warmup, compile included.")
 
 
 def print_ratios(rows: dict, size: int, dhmcg_size: int) -> None:

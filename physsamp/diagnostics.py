@@ -72,11 +72,15 @@ def to_inference_data(mcmc: Any, include_spins: bool = True, **kwargs: Any):
     """
     import arviz as az
 
+    from physsamp.infer.exchange import Exchange
+
     kernels = _physics_kernels(mcmc.sampler)
-    if not kernels:
+    blocks = [kernel for kernel, _ in getattr(mcmc.sampler, "blocks", ())]
+    if not kernels and not any(isinstance(k, Exchange) for k in [mcmc.sampler, *blocks]):
         raise TypeError(
-            "to_inference_data needs an MCMC run with a physsamp kernel, alone or as a block "
-            "of numpyro.infer.Gibbs"
+            "to_inference_data needs an MCMC run with a physsamp kernel (BlockGibbs, "
+            "SwendsenWang, ParallelTempering, Exchange), alone or as a block of "
+            "numpyro.infer.Gibbs"
         )
     idata: Any = az.from_numpyro(mcmc, **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)

@@ -71,10 +71,18 @@ def test_too_few_auxiliary_sweeps_show_their_bias():
         assert_beta_posterior(draws, exact)
 
 
-def test_several_configurations():
+def test_several_configurations_and_inference_data():
     x = observed_configuration(8, beta=0.35, seed=3, count=3)
     exact = beta_posterior(x, 0.0, 1.0)
-    assert_beta_posterior(run_exchange(beta_model(8), x, num_aux_sweeps=10), exact)
+    kernel = ps.infer.Exchange(beta_model(8), num_aux_sweeps=10)
+    mcmc = MCMC(kernel, num_warmup=500, num_samples=3000, num_chains=4,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(2), x)
+    assert_beta_posterior(np.asarray(mcmc.get_samples(group_by_chain=True)["beta"]), exact)
+    idata = ps.to_inference_data(mcmc)
+    assert idata.posterior["beta"].shape == (4, 3000)
+    acceptance = float(idata.sample_stats["acceptance_rate"].mean())  # ArviZ's name
+    assert 0.3 < acceptance < 0.6  # tuned towards 0.44
 
 
 def test_joint_beta_sigma_and_spins_by_enumeration(numpyro_nuts):
