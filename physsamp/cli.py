@@ -216,6 +216,7 @@ def _shapes_image(side: int):
 
 def _denoising_section(report: Report, model_fn, size, samples, chains, runs) -> None:
     import jax
+    import jax.numpy as jnp
     import matplotlib.pyplot as plt
     import numpy as np
     import numpyro
@@ -234,7 +235,7 @@ def _denoising_section(report: Report, model_fn, size, samples, chains, runs) ->
     def model(y):
         sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
         spins = numpyro.sample("spins", prior)
-        numpyro.sample("y", dist.Normal(spins.reshape(side, side), sigma), obs=y)
+        numpyro.sample("y", dist.Normal(jnp.reshape(spins, (side, side)), sigma), obs=y)
 
     kernel = Gibbs([(ps.infer.BlockGibbs(model), ["spins"]), (NUTS(model), None)])
     mcmc = MCMC(kernel, num_warmup=draws // 3, num_samples=draws, progress_bar=False)

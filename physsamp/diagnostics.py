@@ -122,7 +122,7 @@ def _physics_kernels(sampler: Any) -> list[tuple[str, Any]]:
 
     if isinstance(sampler, PhysicsKernel):
         return [("", sampler)]
-    blocks = getattr(sampler, "blocks", ())
+    blocks: list[tuple[Any, Any]] = list(getattr(sampler, "blocks", ()))
     return [
         (f"block_states.{i}.", kernel)
         for i, (kernel, _) in enumerate(blocks)

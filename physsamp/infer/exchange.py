@@ -133,7 +133,8 @@ class Exchange(MCMCKernel):
             raise ValueError(f"initial_scale must be positive, got {initial_scale}")
         self._user_model = model
         self.num_aux_sweeps = int(num_aux_sweeps)
-        self.inner = kernel(model, num_sweeps=self.num_aux_sweeps, **(kernel_kwargs or {}))
+        kernel_class: Any = kernel  # BlockGibbs, SwendsenWang: they take num_sweeps
+        self.inner = kernel_class(model, num_sweeps=self.num_aux_sweeps, **(kernel_kwargs or {}))
         self.initial_scale = float(initial_scale)
         self.target_accept_prob = target_accept_prob
         self._sites: tuple[str, ...] = ()
@@ -266,7 +267,7 @@ class Exchange(MCMCKernel):
             jacobian = self._transforms[name].log_abs_det_jacobian(u, constrained[name])
             log_joint = log_joint + jnp.sum(jacobian)
         targets = {name: (trace[name]["fn"], trace[name]["value"]) for name in self._targets}
-        return -log_joint, targets
+        return -jnp.asarray(log_joint), targets
 
     def _target_accept_prob(self, size: int) -> float:
         if self.target_accept_prob is not None:

@@ -214,6 +214,7 @@ class EnergyModel(Distribution):
         conversion), where it returns independent uniform units (the exact distribution at
         beta = 0), which the physsamp kernel then replaces by its own draws."""
         if _initialising_trace():
+            key = jax.random.key(0) if key is None else key
             return self.uniform_configuration(key, tuple(sample_shape))
         raise NotImplementedError(
             f"{type(self).__name__} cannot draw exact samples. Sample it with a physsamp kernel "
