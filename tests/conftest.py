@@ -10,8 +10,8 @@ def key():
 
 
 @pytest.fixture
-def numpyro_nuts():
-    """NumPyro's own NUTS initialisation reuses a PRNG key (numpyro 0.22: plain
-    ``MCMC(NUTS(model))`` trips the checker), so tests that run it switch the check off."""
+def numpyro_reuses_keys():
+    """NumPyro's NUTS initialisation and SVI's guide set-up reuse a PRNG key (numpyro 0.22:
+    plain ``MCMC(NUTS(model))`` trips the checker), so tests that run them switch it off."""
     with jax.debug_key_reuse(False):
         yield

@@ -212,7 +212,7 @@ def denoising_with_unknown_sigma(y):
 
 
 @pytest.mark.parametrize("spin_kernel", [ps.infer.BlockGibbs, ps.infer.SwendsenWang])
-def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_nuts):
+def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_reuses_keys):
     """Every pixel's P(s = +1 | y) and E[sigma | y] against enumeration and quadrature."""
     exact = denoising_posterior(LATTICE, NOISY, sigma_scale=1.0)
     model = denoising_with_unknown_sigma
@@ -227,7 +227,7 @@ def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_nuts):
 
 
 @pytest.mark.filterwarnings("ignore:Some donated buffers were not usable")  # numpyro's loop
-def test_chain_methods_progress_bar_and_inference_data(numpyro_nuts):
+def test_chain_methods_progress_bar_and_inference_data(numpyro_reuses_keys):
     import arviz as az
 
     model = denoising_with_unknown_sigma
@@ -265,7 +265,7 @@ def test_parallel_chain_method_in_subprocess(tmp_path):
     run_with_host_devices(script, tmp_path)
 
 
-def test_nuts_on_a_random_beta_is_refused(numpyro_nuts):
+def test_nuts_on_a_random_beta_is_refused(numpyro_reuses_keys):
     """NUTS would use the unnormalised density and drift to the edge of the prior."""
 
     def model(x):

@@ -85,7 +85,7 @@ def test_several_configurations_and_inference_data():
     assert 0.3 < acceptance < 0.6  # tuned towards 0.44
 
 
-def test_joint_beta_sigma_and_spins_by_enumeration(numpyro_nuts):
+def test_joint_beta_sigma_and_spins_by_enumeration(numpyro_reuses_keys):
     """beta, sigma and the spins of a 3 x 3 periodic lattice all unknown: Exchange, NUTS and
     block Gibbs as blocks of one numpyro.infer.Gibbs."""
     y = np.array([1.2, 0.4, 1.5, -0.3, 0.9, 1.1, -1.4, 0.2, 0.8])
@@ -132,7 +132,7 @@ def test_sites_that_are_not_parameters_are_refused():
         mcmc.run(jax.random.key(0), np.ones(16, np.int8))
 
 
-def test_nuts_on_the_exactly_normalized_model(numpyro_nuts):
+def test_nuts_on_the_exactly_normalized_model(numpyro_reuses_keys):
     """The documented alternative for enumerable models: NUTS with log Z summed exactly."""
     x = np.array([[1, 1, 1, 1, -1, 1, 1, 1, 1], [1, -1, 1, 1, 1, 1, -1, -1, 1]], np.int8)
 
@@ -150,3 +150,73 @@ def test_nuts_on_the_exactly_normalized_model(numpyro_nuts):
                 chain_method="vectorized", progress_bar=False)  # fmt: skip
     mcmc.run(jax.random.key(0), x)
     assert_mean_close(np.asarray(mcmc.get_samples(group_by_chain=True)["beta"]), exact.mean)
+
+
+def test_random_field_matches_quadrature():
+    """A field h ~ Normal(0, 1) shared by every site of a small graph, from 12 observed
+    configurations: the exact posterior by enumeration (log Z(h)) and quadrature."""
+    import networkx as nx
+
+    graph = nx.cycle_graph(6)
+    rng = np.random.default_rng(4)
+    x = np.where(rng.random((12, 6)) < 0.65, 1, -1).astype(np.int8)
+
+    def log_likelihood(h):
+        model = ps.Ising(graph, coupling=0.4, field=h, beta=1.0)
+        return float(model.log_prob(x).sum()) - len(x) * ps.exact.log_partition(model)
+
+    grid = np.linspace(-3.0, 3.0, 1201)
+    log_density = np.array([log_likelihood(h) - h**2 / 2 for h in grid])
+    weights = np.exp(log_density - log_density.max())
+    weights /= weights.sum()
+    exact_mean = float(grid @ weights)
+
+    def model(x):
+        h = numpyro.sample("h", dist.Normal(0.0, 1.0))
+        numpyro.sample("spins", ps.Ising(graph, coupling=0.4, field=h, beta=1.0), obs=x)
+
+    mcmc = MCMC(ps.infer.Exchange(model, kernel=ps.infer.BlockGibbs), num_warmup=500,
+                num_samples=3000, num_chains=4, chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(8), x)
+    assert_mean_close(np.asarray(mcmc.get_samples(group_by_chain=True)["h"]), exact_mean)
+
+
+@pytest.mark.slow
+def test_couplings_per_edge_agree_with_nuts_on_the_exact_posterior(numpyro_reuses_keys):
+    """Five couplings of a 5-cycle, one per edge: the exchange posterior means against NUTS on
+    the exactly normalised model (two independent samplers of one posterior)."""
+    import networkx as nx
+
+    graph = nx.cycle_graph(5)
+    rng = np.random.default_rng(5)
+    x = np.where(rng.random((30, 5)) < 0.5, 1, -1).astype(np.int8)
+    x[:, 1] = x[:, 0]  # make the first edge strongly ferromagnetic
+
+    def model(x, normalized=False):
+        couplings = numpyro.sample("couplings", dist.Normal(0.0, 1.0).expand([5]).to_event(1))
+        ising = ps.Ising(graph, coupling=couplings, beta=1.0)
+        numpyro.sample("spins", ps.exact.normalized(ising) if normalized else ising, obs=x)
+
+    exchange = MCMC(ps.infer.Exchange(model, kernel=ps.infer.BlockGibbs), num_warmup=1000,
+                    num_samples=4000, num_chains=4, chain_method="vectorized",
+                    progress_bar=False)  # fmt: skip
+    exchange.run(jax.random.key(9), x)
+    nuts = MCMC(NUTS(model), num_warmup=500, num_samples=2000, num_chains=2,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    nuts.run(jax.random.key(10), x, normalized=True)
+    reference = np.asarray(nuts.get_samples()["couplings"]).mean(axis=0)
+    draws = np.asarray(exchange.get_samples(group_by_chain=True)["couplings"])
+    assert reference[0] > 1.0  # the data pull the first coupling up
+    for edge in range(5):
+        assert_mean_close(draws[..., edge], float(reference[edge]), z=4.5)
+
+
+def test_svi_on_a_random_beta_is_refused(numpyro_reuses_keys):
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoNormal
+    from numpyro.optim import Adam
+
+    model = beta_model(4)
+    svi = SVI(model, AutoNormal(model), Adam(0.01), Trace_ELBO())
+    with pytest.raises(ValueError, match="physsamp site 'spins'"):
+        svi.run(jax.random.key(0), 5, np.ones(16, np.int8), progress_bar=False)
