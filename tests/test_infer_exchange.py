@@ -175,8 +175,9 @@ def test_random_field_matches_quadrature():
         h = numpyro.sample("h", dist.Normal(0.0, 1.0))
         numpyro.sample("spins", ps.Ising(graph, coupling=0.4, field=h, beta=1.0), obs=x)
 
-    mcmc = MCMC(ps.infer.Exchange(model, kernel=ps.infer.BlockGibbs), num_warmup=500,
-                num_samples=3000, num_chains=4, chain_method="vectorized", progress_bar=False)  # fmt: skip
+    kernel = ps.infer.Exchange(model, kernel=ps.infer.BlockGibbs)
+    mcmc = MCMC(kernel, num_warmup=500, num_samples=3000, num_chains=4,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
     mcmc.run(jax.random.key(8), x)
     assert_mean_close(np.asarray(mcmc.get_samples(group_by_chain=True)["h"]), exact_mean)
 
