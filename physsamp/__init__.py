@@ -4,6 +4,7 @@ import numpyro  # noqa: F401  (before arviz: arviz >= 1.0 breaks conversion othe
 
 from physsamp import exact, infer, kernels
 from physsamp.diagnostics import to_inference_data
+from physsamp.distributed import gather_inference_data, process_key
 from physsamp.models import RBM, BoltzmannMachine, EnergyModel, Hopfield, Ising, PairwiseModel
 
 __all__ = [
@@ -14,8 +15,10 @@ __all__ = [
     "Ising",
     "PairwiseModel",
     "exact",
+    "gather_inference_data",
     "infer",
     "kernels",
+    "process_key",
     "to_inference_data",
 ]
 __version__ = "0.1.0"

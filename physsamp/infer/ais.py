@@ -61,6 +61,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from physsamp import exact
+from physsamp.distributed import host_array
 from physsamp.kernels import ais, block_gibbs
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
@@ -375,7 +376,7 @@ def _summarise(
         bootstrap_stderr=boot,
         checkpoints=out.checkpoints,
         checkpoint_log_weights=out.checkpoint_log_weights,
-        final_positions=np.asarray(ais.positions(path, out.states.kernel_state)),
+        final_positions=host_array(ais.positions(path, out.states.kernel_state)),
     )
 
 
@@ -428,7 +429,10 @@ def ais_log_partition(
         chunk_length: steps per compiled chunk (the progress bar moves once per chunk).
         progress_bar: show a tqdm bar when the schedule has more than one chunk.
         devices: split the runs evenly over these devices (for example ``jax.devices()``;
-            see :func:`physsamp.kernels.ais.run`); each run's chain does not change.
+            see :func:`physsamp.kernels.ais.run`); each run's chain does not change. Under
+            ``jax.distributed`` these may be every device of every process: the call is then
+            SPMD (every process makes it with the same arguments and key) and every process
+            returns the same result; progress bars show on process 0 only.
 
     Returns:
         :class:`AISResult` (``log_z``, ``stderr``, ``ess``, ``log_weights``, ``warning``...).
@@ -561,7 +565,7 @@ def ais_bounds(
         chain = ais.run(key_samples, path, np.ones(num_chain_steps + 1), states, step,
                         chunk_length=options.get("chunk_length", 256),
                         devices=options.get("devices"))  # fmt: skip
-        samples = np.asarray(ais.positions(path, chain.states.kernel_state))
+        samples = host_array(ais.positions(path, chain.states.kernel_state))
         note = (
             f"the reverse runs started from {num_chain_steps} sweeps after forward AIS, not "
             "from exact samples: the upper bound is approximate."

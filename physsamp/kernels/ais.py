@@ -87,6 +87,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from physsamp.distributed import host_array, is_main_process
 from physsamp.kernels import block_gibbs
 from physsamp.kernels._random import (
     blocks,
@@ -678,14 +679,14 @@ def run(
     total = np.zeros(num_runs, dtype=np.float64)
     checkpoints, trace = [], []
     bar = None
-    if progress_bar and num_chunks > 1:
+    if progress_bar and num_chunks > 1 and is_main_process():
         from tqdm.auto import tqdm
 
         bar = tqdm(total=num_steps, desc=description, unit="step")
 
     def collect(pending_states, end):
         nonlocal total
-        total = total + np.asarray(pending_states.log_weight, dtype=np.float64)
+        total = total + host_array(pending_states.log_weight).astype(np.float64)
         checkpoints.append(fractions[min(end, num_steps)])
         trace.append(total.copy())
         if bar is not None:
@@ -735,7 +736,23 @@ def _shard_runs(tree: Any, devices: list, num_runs: int) -> Any:
     shardings = jax.tree.map(
         of_node, tree, is_leaf=lambda node: isinstance(node, LatticeAnnealState)
     )
-    return jax.device_put(tree, shardings)  # one call for the whole tree
+    if all(device.process_index == jax.process_index() for device in devices):
+        return jax.device_put(tree, shardings)  # one call for the whole tree
+    # Devices of other processes (jax.distributed): every process holds the whole batch
+    # (same key, same arguments) and hands over the shards on its own devices.
+    return jax.tree.map(_global_array, tree, shardings)
+
+
+def _global_array(leaf: Any, sharding: jax.sharding.NamedSharding) -> jax.Array:
+    """A global array from a value every process holds whole (key arrays as their data)."""
+    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        data = np.asarray(jax.random.key_data(leaf))
+        spec = (*sharding.spec, *([None] * (data.ndim - leaf.ndim)))
+        data_sharding = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec))
+        global_data = jax.make_array_from_callback(data.shape, data_sharding, data.__getitem__)
+        return jax.random.wrap_key_data(global_data, impl=jax.random.key_impl(leaf))
+    value = np.asarray(leaf)
+    return jax.make_array_from_callback(value.shape, sharding, value.__getitem__)
 
 
 # -- statistics of the weights ----------------------------------------------------------------
