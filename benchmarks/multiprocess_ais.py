@@ -89,7 +89,7 @@ def launch(num_processes: int, args, folder: Path) -> tuple[np.ndarray, np.ndarr
             ],
             env=env,
             start_new_session=True,
-        )  # fmt: skip
+        )
         for i in range(num_processes)
     ]
     for process in processes:
