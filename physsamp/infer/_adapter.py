@@ -25,8 +25,9 @@ from physsamp.models.base import EnergyModel
 class PhysicsState(NamedTuple):
     """State of a physsamp NumPyro kernel (batched along chains when vectorised).
 
-    ``z``: the value of every physsamp site (the sample field); ``potential_energy``: the sum
-    of ``beta * E`` over those sites (minus the unnormalised log density); ``stats``: the
+    ``z``: the value of every physsamp site (the sample field); ``potential_energy``: minus
+    the log density of the sites' conditionals, up to a constant (the sum of ``beta * E`` when
+    nothing depends on the sites); ``stats``: the
     kernel's per-step information, flattened to named scalars; ``kernel_state``: the pure
     kernels' states by site.
     """

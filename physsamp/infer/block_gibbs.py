@@ -13,8 +13,10 @@ class BlockGibbs(PhysicsKernel):
 
     Each MCMC step makes ``num_sweeps`` sweeps of :mod:`physsamp.kernels.block_gibbs`: every
     colour class of mutually non-interacting sites is redrawn from its exact conditional
-    (checkerboard on lattices, layer by layer on an RBM). The model's latent sites must all be
-    physsamp models whose parameters are fixed (not random variables); anything else raises.
+    (checkerboard on lattices, layer by layer on an RBM). Sites that depend on the spins
+    (data) are folded into their conditional; other latent sites belong to other blocks of
+    ``numpyro.infer.Gibbs`` (see the docs page "Spins inside NumPyro models"); what cannot be
+    sampled exactly raises.
 
     Args:
         model: a NumPyro model with one or more ``physsamp`` sites.

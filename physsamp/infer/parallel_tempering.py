@@ -88,7 +88,10 @@ class ParallelTempering(PhysicsKernel):
     of every replica, then swaps between neighbouring temperatures accepted with probability
     :math:`\min(1, e^{(\beta_{k+1} - \beta_k)(E_{k+1} - E_k)})`, the even pairs on even steps
     and the odd pairs on odd steps (``swap="deo"``; ``"seo"`` flips a coin instead and is
-    reversible). See :mod:`physsamp.kernels.parallel_tempering`.
+    reversible). See :mod:`physsamp.kernels.parallel_tempering`. When other sites depend on
+    a site (data), the ladder tempers the site's conditional, likelihood included, from
+    uniform units at beta = 0 to the conditional at the site's beta; the site's parameters
+    must be fixed.
 
     During warm-up (``adapt=True``) the ladder is re-spaced at the end of rounds of doubling
     length so that every pair has the same rejection rate; the rounds fill the first three

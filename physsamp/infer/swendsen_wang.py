@@ -26,8 +26,9 @@ class SwendsenWang(PhysicsKernel):
     ``"stats"`` is among the extra fields, which it is by default.
 
     Args:
-        model: a NumPyro model with one or more ``physsamp`` Ising or Boltzmann machine sites,
-            whose parameters are fixed (not random variables).
+        model: a NumPyro model with one or more ``physsamp`` Ising or Boltzmann machine sites;
+            sites that depend on them are folded into their conditional, and other latent
+            sites belong to other blocks of ``numpyro.infer.Gibbs``.
         num_sweeps: sweeps per MCMC step.
         generator: "hash" (fast counter-based uniforms, default) or "jax".
 
