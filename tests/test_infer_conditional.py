@@ -211,7 +211,18 @@ def denoising_with_unknown_sigma(y):
     numpyro.sample("y", dist.Normal(units, sigma), obs=y)
 
 
-@pytest.mark.parametrize("spin_kernel", [ps.infer.BlockGibbs, ps.infer.SwendsenWang])
+@pytest.mark.parametrize(
+    "spin_kernel",
+    [
+        ps.infer.BlockGibbs,
+        ps.infer.SwendsenWang,
+        pytest.param(
+            lambda model: ps.infer.ParallelTempering(model, betas=4),
+            id="tempering",
+            marks=pytest.mark.slow,
+        ),  # fmt: skip
+    ],
+)
 def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_reuses_keys):
     """Every pixel's P(s = +1 | y) and E[sigma | y] against enumeration and quadrature."""
     exact = denoising_posterior(LATTICE, NOISY, sigma_scale=1.0)
