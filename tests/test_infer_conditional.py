@@ -220,7 +220,7 @@ def denoising_with_unknown_sigma(y):
             lambda model: ps.infer.ParallelTempering(model, betas=4),
             id="tempering",
             marks=pytest.mark.slow,
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_reuses_keys):
