@@ -256,6 +256,7 @@ def test_chain_methods_progress_bar_and_inference_data(numpyro_reuses_keys):
     assert az.summary(idata, var_names=["sigma", "energy"]).shape[0] == 2
 
 
+@pytest.mark.slow  # block Gibbs alone keeps a default parallel-chains test
 def test_parallel_chain_method_in_subprocess(tmp_path):
     script = """
         import jax, numpy as np, numpyro, numpyro.distributions as dist, physsamp as ps

@@ -132,6 +132,7 @@ def test_sites_that_are_not_parameters_are_refused():
         mcmc.run(jax.random.key(0), np.ones(16, np.int8))
 
 
+@pytest.mark.slow  # the docstring example of exact.normalized runs NUTS on it by default
 def test_nuts_on_the_exactly_normalized_model(numpyro_reuses_keys):
     """The documented alternative for enumerable models: NUTS with log Z summed exactly."""
     x = np.array([[1, 1, 1, 1, -1, 1, 1, 1, 1], [1, -1, 1, 1, 1, 1, -1, -1, 1]], np.int8)
