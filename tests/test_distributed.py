@@ -1,3 +1,5 @@
+import pytest
+
 """Two processes under jax.distributed on 127.0.0.1: AIS split over both gives the result of
 one process with one device, bit for bit, on every path; chains gathered from both."""
 
@@ -15,6 +17,8 @@ import physsamp as ps
 JOB = str(Path(__file__).with_name("multiprocess_job.py"))
 
 
+# three Python processes (45-70 s): in the slow set to keep the default run short
+@pytest.mark.slow
 def test_ais_and_chains_across_two_processes(tmp_path):
     single, multi = tmp_path / "single.npz", tmp_path / "multi.npz"
     one_device = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}

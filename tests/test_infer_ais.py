@@ -227,6 +227,7 @@ def test_swendsen_wang_transition(key):
 
 
 # -- RBM log-likelihood ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_trained_rbm_log_likelihood_on_digits(key):
     """A 64 x 20 RBM trained by CD-1 on scikit-learn's binarised 8 x 8 digits: the average
     log-likelihood within 0.1 nats (and 3 standard errors) of the exact one, whose log Z sums

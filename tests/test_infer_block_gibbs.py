@@ -35,6 +35,7 @@ def test_mcmc_chain_methods_agree_and_match_exact(chain_method):
     assert_matches_exact(MODEL, np.asarray(spins))
 
 
+@pytest.mark.slow
 def test_parallel_chain_method_in_subprocess(tmp_path):
     """chain_method="parallel" needs several host devices, set before jax starts."""
     script = """

@@ -235,8 +235,11 @@ def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_reuses
     assert_means_close(np.asarray(samples["sigma"])[..., None], [exact.sigma_mean])
     up = (np.asarray(samples["spins"]) == 1).astype(np.float64)
     assert_means_close(up, exact.spin_up)
+    idata = ps.to_inference_data(mcmc)  # the composite's sites beside the spins' observables
+    assert {"sigma", "spins", "energy", "magnetization"} <= set(idata.posterior.data_vars)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Some donated buffers were not usable")  # numpyro's loop
 def test_chain_methods_progress_bar_and_inference_data(numpyro_reuses_keys):
     import arviz as az

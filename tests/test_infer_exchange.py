@@ -85,6 +85,7 @@ def test_several_configurations_and_inference_data():
     assert 0.3 < acceptance < 0.6  # tuned towards 0.44
 
 
+@pytest.mark.slow
 def test_joint_beta_sigma_and_spins_by_enumeration(numpyro_reuses_keys):
     """beta, sigma and the spins of a 3 x 3 periodic lattice all unknown: Exchange, NUTS and
     block Gibbs as blocks of one numpyro.infer.Gibbs."""
@@ -153,6 +154,7 @@ def test_nuts_on_the_exactly_normalized_model(numpyro_reuses_keys):
     assert_mean_close(np.asarray(mcmc.get_samples(group_by_chain=True)["beta"]), exact.mean)
 
 
+@pytest.mark.slow
 def test_random_field_matches_quadrature():
     """A field h ~ Normal(0, 1) shared by every site of a small graph, from 12 observed
     configurations: the exact posterior by enumeration (log Z(h)) and quadrature."""

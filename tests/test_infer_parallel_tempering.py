@@ -41,6 +41,7 @@ def two_site_run():
     return sites, kernel, mcmc
 
 
+@pytest.mark.slow
 def test_target_replicas_match_exact_distributions():
     sites, _, mcmc = two_site_run()
     samples = mcmc.get_samples(group_by_chain=True)
@@ -59,6 +60,7 @@ def test_replicas_are_reachable_in_slot_order():
         np.testing.assert_array_equal(by_slot[:, :, -1], samples[name])
 
 
+@pytest.mark.slow
 def test_warmup_tunes_each_chains_ladder():
     sites, kernel, mcmc = two_site_run()
     traces = mcmc.get_extra_fields(group_by_chain=True)["tempering"]

@@ -329,7 +329,7 @@ def test_packed_energies_of_runs_match_the_model(name):
     )
 
 
-@pytest.mark.parametrize("num_sweeps", [1, 2])
+@pytest.mark.parametrize("num_sweeps", [1, pytest.param(2, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", LATTICES)
 def test_lattice_transition_makes_the_generic_chains(name, num_sweeps, key):
     """Same key, same chains: the batched lattice transition against block Gibbs through the

@@ -317,7 +317,9 @@ def ferromagnet_runs(length: int, num_replicas: int, num_draws: int = 3000):
     }
 
 
-@pytest.mark.parametrize("length", [12, pytest.param(16, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "length", [pytest.param(12, marks=pytest.mark.slow), pytest.param(16, marks=pytest.mark.slow)]
+)
 def test_tempering_restores_the_broken_symmetry(length):
     """Started all up, block Gibbs alone never leaves m > 0 (1500 sweeps); parallel
     tempering down to beta = 0 gives P(m > 0) = 1/2 within 4 standard errors, the error from
