@@ -1,5 +1,3 @@
-import pytest
-
 """Two processes under jax.distributed on 127.0.0.1: AIS split over both gives the result of
 one process with one device, bit for bit, on every path; chains gathered from both."""
 
@@ -10,6 +8,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 from checks import free_port, run_processes
 
 import physsamp as ps
