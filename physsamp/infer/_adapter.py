@@ -44,7 +44,97 @@ def _batched(rng_key: jax.Array) -> bool:
     return not is_prng_key(rng_key)
 
 
-class PhysicsKernel(MCMCKernel):
+class ModelKernel(MCMCKernel):
+    """What the physsamp NumPyro kernels share: a user's model, an eager analysis of it at
+    ``init`` (on concrete values, as NumPyro may call ``init`` inside ``pmap`` or ``vmap``),
+    vectorised chains as a batch of states, and the protocol of a ``numpyro.infer.Gibbs``
+    block: constrained values in ``z``, nothing to refresh (every step reads the other
+    blocks' current values afresh), ``wrap_model``.
+
+    Subclasses give ``analyse(model_args, model_kwargs)``,
+    ``_init_one(rng_key, init_params, model_args, model_kwargs)`` and
+    ``_sample_one(state, model_args, model_kwargs)``."""
+
+    sample_field = "z"  # type: ignore[assignment]
+
+    def __init__(self, model: Callable):
+        if not callable(model):
+            raise TypeError(f"{type(self).__name__} needs a NumPyro model (a callable)")
+        self._user_model = model
+        self._sample_fn = None
+        self._vectorized = False
+
+    def analyse(self, model_args: tuple, model_kwargs: dict) -> None:
+        raise NotImplementedError
+
+    def forget_analysis(self) -> None:
+        """Drop what ``analyse`` found (the model is about to change)."""
+
+    def _init_one(self, rng_key, init_params, model_args, model_kwargs) -> Any:
+        raise NotImplementedError
+
+    def _sample_one(self, state, model_args, model_kwargs) -> Any:
+        raise NotImplementedError
+
+    @property
+    def model(self) -> Callable:
+        """The user's model (``numpyro.infer.Gibbs`` requires its blocks to share it)."""
+        return self._user_model
+
+    def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
+        model_kwargs = {} if model_kwargs is None else model_kwargs
+        with jax.ensure_compile_time_eval():
+            self.analyse(model_args, model_kwargs)
+        self._vectorized = _batched(rng_key)
+
+        def init_one(key, params):
+            return self._init_one(key, params, model_args, model_kwargs)
+
+        state = (
+            jax.vmap(init_one)(rng_key, init_params)
+            if self._vectorized
+            else init_one(rng_key, init_params)
+        )
+        self._sample_fn = self.sample
+        return state
+
+    def sample(self, state, model_args, model_kwargs):
+        model_kwargs = {} if model_kwargs is None else model_kwargs
+        if self._vectorized:
+            return jax.vmap(lambda s: self._sample_one(s, model_args, model_kwargs))(state)
+        return self._sample_one(state, model_args, model_kwargs)
+
+    def refresh(self, state, model_args, model_kwargs):
+        """Nothing to refresh: every step reads the other blocks' current values afresh."""
+        return state
+
+    def wrap_model(self, wrapper: Callable):
+        """A copy of the kernel on ``wrapper(model)`` (``numpyro.infer.Gibbs`` conditions the
+        model of each block this way)."""
+        kernel = copy.copy(self)
+        kernel._user_model = wrapper(self._user_model)
+        kernel.forget_analysis()
+        kernel._sample_fn = None
+        return kernel
+
+    def get_constrain_fn(self, model_args, model_kwargs):
+        """``z`` holds constrained values (spins need no transform): the identity."""
+        return lambda z: z
+
+    def postprocess_fn(self, model_args, model_kwargs):
+        model_kwargs = {} if model_kwargs is None else model_kwargs
+        model = supplied(self._user_model)
+
+        def with_deterministic(z):
+            traced = handlers.trace(handlers.substitute(handlers.seed(model, 0), data=z))
+            sites = traced.get_trace(*model_args, **model_kwargs)
+            extra = {n: s["value"] for n, s in sites.items() if s["type"] == "deterministic"}
+            return {**z, **extra}
+
+        return with_deterministic
+
+
+class PhysicsKernel(ModelKernel):
     """Base of the NumPyro kernels: finds the physsamp sites and drives a pure kernel on each.
 
     Each step samples every physsamp site the kernel owns from its conditional given every
@@ -56,17 +146,12 @@ class PhysicsKernel(MCMCKernel):
     and ``kernel_position(state)``.
     """
 
-    sample_field = "z"  # type: ignore[assignment]
     #: parallel tempering keeps a ladder across steps: its sites' parameters must be fixed
     fixed_parameters = False
 
     def __init__(self, model: Callable):
-        if not callable(model):
-            raise TypeError(f"{type(self).__name__} needs a NumPyro model (a callable)")
-        self._user_model = model
+        super().__init__(model)
         self._plans: dict[str, SitePlan] | None = None
-        self._sample_fn = None
-        self._vectorized = False
 
     # -- what subclasses provide ---------------------------------------------------------------
     def kernel_init(self, position: jax.Array, model: EnergyModel) -> Any:
@@ -79,11 +164,6 @@ class PhysicsKernel(MCMCKernel):
         return state.position
 
     # -- MCMCKernel ----------------------------------------------------------------------------
-    @property
-    def model(self) -> Callable:
-        """The user's model (``numpyro.infer.Gibbs`` requires its blocks to share it)."""
-        return self._user_model
-
     @property
     def sites(self) -> dict[str, EnergyModel]:
         """The physsamp sites found by ``init``, by name, with their models as first seen."""
@@ -100,29 +180,17 @@ class PhysicsKernel(MCMCKernel):
     def default_fields(self) -> tuple[str, ...]:
         return ("z", "potential_energy", "stats")
 
-    def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-        # NumPyro calls init inside pmap or vmap for some chain methods: analyse the model
-        # eagerly, on concrete values of its own, so that the plans hold no tracers.
-        with jax.ensure_compile_time_eval():
-            self._plans = analyse(
-                self._user_model,
-                model_args,
-                model_kwargs,
-                type(self).__name__,
-                fixed_parameters=self.fixed_parameters,
-            )
-        self._vectorized = _batched(rng_key)
-        if self._vectorized:
+    def analyse(self, model_args, model_kwargs) -> None:
+        self._plans = analyse(
+            self._user_model,
+            model_args,
+            model_kwargs,
+            type(self).__name__,
+            fixed_parameters=self.fixed_parameters,
+        )
 
-            def init_one(key, params):
-                return self._init_one(key, params, model_args, model_kwargs)
-
-            state = jax.vmap(init_one)(rng_key, init_params)
-        else:
-            state = self._init_one(rng_key, init_params, model_args, model_kwargs)
-        self._sample_fn = self.sample
-        return state
+    def forget_analysis(self) -> None:
+        self._plans = None
 
     def initial_position(self, rng_key: jax.Array, name: str, init_params: dict | None):
         model = self.plans[name].model
@@ -197,44 +265,8 @@ class PhysicsKernel(MCMCKernel):
             total = total - self.conditional(name, z, model_args, model_kwargs).log_prob(z[name])
         return total
 
-    def sample(self, state, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-        if self._vectorized:
-            return jax.vmap(lambda s: self._sample_one(s, model_args, model_kwargs))(state)
-        return self._sample_one(state, model_args, model_kwargs)
-
-    # -- numpyro.infer.Gibbs block ---------------------------------------------------------------
-    def refresh(self, state, model_args, model_kwargs):
-        """Nothing to refresh: every step reads the other blocks' current values afresh."""
-        return state
-
-    def wrap_model(self, wrapper: Callable) -> PhysicsKernel:
-        """A copy of the kernel on ``wrapper(model)`` (``numpyro.infer.Gibbs`` conditions the
-        model of each block this way)."""
-        kernel = copy.copy(self)
-        kernel._user_model = wrapper(self._user_model)
-        kernel._plans = None
-        kernel._sample_fn = None
-        return kernel
-
-    def get_constrain_fn(self, model_args, model_kwargs):
-        """Spins need no transform: the identity."""
-        return lambda z: z
-
-    def postprocess_fn(self, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-        model = supplied(self._user_model)
-
-        def with_deterministic(z):
-            traced = handlers.trace(handlers.substitute(handlers.seed(model, 0), data=z))
-            sites = traced.get_trace(*model_args, **model_kwargs)
-            extra = {n: s["value"] for n, s in sites.items() if s["type"] == "deterministic"}
-            return {**z, **extra}
-
-        return with_deterministic
-
     def get_diagnostics_str(self, state) -> str:
         return f"potential {float(jnp.mean(state.potential_energy)):.4g}"
 
 
-__all__ = ["GIBBS_SITES_KWARG", "PhysicsKernel", "PhysicsState"]
+__all__ = ["GIBBS_SITES_KWARG", "ModelKernel", "PhysicsKernel", "PhysicsState"]

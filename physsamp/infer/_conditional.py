@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -143,6 +143,31 @@ def _elementwise(fn: Any, value: Any) -> jax.Array:
 
 
 # -- at init: which sites, which factors --------------------------------------------------------
+class ModelStructure(NamedTuple):
+    """A model traced once on concrete values: ``model_kwargs`` without the conditioning of
+    ``numpyro.infer.Gibbs``, the names that conditioning fixes (``others``, owned by other
+    blocks), the sample sites, and each sample site's upstream sample sites."""
+
+    model_kwargs: dict
+    others: frozenset[str]
+    samples: dict[str, dict]
+    relations: dict[str, list[str]]
+
+
+def model_structure(model: Callable, model_args: tuple, model_kwargs: dict) -> ModelStructure:
+    """Trace ``model`` (its latent sites at ``init_to_sample`` values, physsamp sites at
+    uniform configurations) and read its dependencies."""
+    kwargs = dict(model_kwargs)
+    others = frozenset(kwargs.pop(GIBBS_SITES_KWARG, {}))
+    seeded = handlers.seed(supplied(model), rng_seed=0)
+    base = handlers.trace(handlers.substitute(seeded, substitute_fn=init_to_sample)).get_trace(
+        *model_args, **kwargs
+    )
+    samples = {name: site for name, site in base.items() if site["type"] == "sample"}
+    relations = get_model_relations(supplied(model), model_args, kwargs)["sample_sample"]
+    return ModelStructure(kwargs, others, samples, relations)
+
+
 def analyse(
     model: Callable,
     model_args: tuple,
@@ -158,13 +183,7 @@ def analyse(
     they name belong to other blocks. ``fixed_parameters``: refuse physsamp sites whose
     parameters are other sites' values (parallel tempering keeps its ladder across steps).
     """
-    kwargs = dict(model_kwargs)
-    others = frozenset(kwargs.pop(GIBBS_SITES_KWARG, {}))
-    seeded = handlers.seed(supplied(model), rng_seed=0)
-    base = handlers.trace(handlers.substitute(seeded, substitute_fn=init_to_sample)).get_trace(
-        *model_args, **kwargs
-    )
-    samples = {name: site for name, site in base.items() if site["type"] == "sample"}
+    kwargs, others, samples, relations = model_structure(model, model_args, model_kwargs)
     physics = [
         name
         for name, site in samples.items()
@@ -176,7 +195,6 @@ def analyse(
             f"{kernel_name} found no latent physsamp site to sample; add one with "
             "numpyro.sample('spins', physsamp.Ising(...))"
         )
-    relations = get_model_relations(supplied(model), model_args, kwargs)["sample_sample"]
     unowned = [
         name
         for name, site in samples.items()

@@ -31,7 +31,6 @@ variances estimated in the first half of the warm-up.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -43,12 +42,10 @@ from jax.flatten_util import ravel_pytree
 from numpyro import handlers
 from numpyro.distributions import biject_to
 from numpyro.infer.initialization import init_to_uniform
-from numpyro.infer.mcmc import MCMCKernel
 from numpyro.infer.util import log_density
-from numpyro.util import is_prng_key
 
-from physsamp.infer._adapter import PhysicsKernel
-from physsamp.infer._conditional import GIBBS_SITES_KWARG, supplied
+from physsamp.infer._adapter import ModelKernel, PhysicsKernel
+from physsamp.infer._conditional import model_structure, supplied
 from physsamp.infer.swendsen_wang import SwendsenWang
 from physsamp.models.base import EnergyModel
 
@@ -74,7 +71,7 @@ class ExchangeState(NamedTuple):
     rng_key: jax.Array
 
 
-class Exchange(MCMCKernel):
+class Exchange(ModelKernel):
     r"""Sample random parameters (beta, couplings, fields) of physsamp sites by the exchange
     algorithm (see the module's docstring).
 
@@ -110,8 +107,6 @@ class Exchange(MCMCKernel):
         True
     """
 
-    sample_field = "z"  # type: ignore[assignment]
-
     def __init__(
         self,
         model: Callable,
@@ -121,8 +116,7 @@ class Exchange(MCMCKernel):
         initial_scale: float = 0.1,
         target_accept_prob: float | None = None,
     ):
-        if not callable(model):
-            raise TypeError("Exchange needs a NumPyro model (a callable)")
+        super().__init__(model)
         if not (inspect.isclass(kernel) and issubclass(kernel, PhysicsKernel)):
             raise TypeError(
                 f"kernel must be a physsamp kernel class (SwendsenWang, BlockGibbs), got {kernel!r}"
@@ -131,7 +125,6 @@ class Exchange(MCMCKernel):
             raise ValueError(f"num_aux_sweeps must be >= 1, got {num_aux_sweeps}")
         if not initial_scale > 0:
             raise ValueError(f"initial_scale must be positive, got {initial_scale}")
-        self._user_model = model
         self.num_aux_sweeps = int(num_aux_sweeps)
         kernel_class: Any = kernel  # BlockGibbs, SwendsenWang: they take num_sweeps
         self.inner = kernel_class(model, num_sweeps=self.num_aux_sweeps, **(kernel_kwargs or {}))
@@ -142,14 +135,8 @@ class Exchange(MCMCKernel):
         self._transforms: dict[str, Any] = {}
         self._unravel: Callable | None = None
         self._num_warmup = 0
-        self._vectorized = False
-        self._sample_fn = None
 
     # -- MCMCKernel ----------------------------------------------------------------------------
-    @property
-    def model(self) -> Callable:
-        return self._user_model
-
     @property
     def sites(self) -> tuple[str, ...]:
         """The parameter sites this kernel samples (found by ``init``)."""
@@ -160,32 +147,12 @@ class Exchange(MCMCKernel):
         return ("z", "accept_prob")
 
     def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-        with jax.ensure_compile_time_eval():
-            self._analyse(model_args, model_kwargs)
         self._num_warmup = int(num_warmup)
-        self._vectorized = not is_prng_key(rng_key)
+        return super().init(rng_key, num_warmup, init_params, model_args, model_kwargs)
 
-        def init_one(key, params):
-            return self._init_one(key, params, model_args, model_kwargs)
-
-        state = (
-            jax.vmap(init_one)(rng_key, init_params)
-            if self._vectorized
-            else init_one(rng_key, init_params)
-        )
-        self._sample_fn = self.sample
-        return state
-
-    def _analyse(self, model_args, model_kwargs) -> None:
-        kwargs = dict(model_kwargs)
-        others = frozenset(kwargs.pop(GIBBS_SITES_KWARG, {}))
-        model = supplied(self._user_model)
-        base = handlers.trace(handlers.seed(model, rng_seed=0)).get_trace(*model_args, **kwargs)
-        samples = {name: site for name, site in base.items() if site["type"] == "sample"}
-        from numpyro.infer.inspect import get_model_relations
-
-        relations = get_model_relations(model, model_args, kwargs)["sample_sample"]
+    def analyse(self, model_args, model_kwargs) -> None:
+        structure = model_structure(self._user_model, model_args, model_kwargs)
+        _, others, samples, relations = structure
         physics = [name for name, s in samples.items() if isinstance(s["fn"], EnergyModel)]
         owned = [
             name
@@ -346,38 +313,6 @@ class Exchange(MCMCKernel):
         scale_shape = jnp.where(reshape, shape, state.scale_shape)
         log_scale = jnp.where(reshape, jnp.log(2.38 / np.sqrt(size)), log_scale)
         return log_scale, scale_shape, (count, mean, squares)
-
-    def sample(self, state, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-        if self._vectorized:
-            return jax.vmap(lambda s: self._sample_one(s, model_args, model_kwargs))(state)
-        return self._sample_one(state, model_args, model_kwargs)
-
-    # -- numpyro.infer.Gibbs block ---------------------------------------------------------------
-    def refresh(self, state, model_args, model_kwargs):
-        """Nothing to refresh: each step evaluates the current and proposed densities anew."""
-        return state
-
-    def wrap_model(self, wrapper: Callable) -> Exchange:
-        kernel = copy.copy(self)
-        kernel._user_model = wrapper(self._user_model)
-        kernel._sample_fn = None
-        return kernel
-
-    def get_constrain_fn(self, model_args, model_kwargs):
-        """``z`` holds constrained values already: the identity."""
-        return lambda z: z
-
-    def postprocess_fn(self, model_args, model_kwargs):
-        model_kwargs = {} if model_kwargs is None else model_kwargs
-
-        def with_deterministic(z):
-            model = handlers.substitute(handlers.seed(supplied(self._user_model), 0), data=z)
-            sites = handlers.trace(model).get_trace(*model_args, **model_kwargs)
-            extra = {n: s["value"] for n, s in sites.items() if s["type"] == "deterministic"}
-            return {**z, **extra}
-
-        return with_deterministic
 
     def get_diagnostics_str(self, state) -> str:
         return f"acc. prob {float(jnp.mean(state.accept_prob)):.2f}"
