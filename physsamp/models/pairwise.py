@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import networkx as nx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, Int8
 
@@ -161,6 +162,32 @@ class PairwiseModel(EnergyModel):
         return colors
 
     parameter_fields: ClassVar[tuple[str, ...]] = ("beta", "edge_couplings", "field")
+
+    @classmethod
+    def random(
+        cls,
+        graph: Any,
+        rng_key: jax.Array,
+        scale: float = 0.01,
+        field: Any = 0.0,
+        beta: Any = 1.0,
+    ):
+        """A starting point for training: one coupling per edge drawn from
+        :math:`N(0, \text{scale}^2)`, the given field (bias). ``graph`` is a networkx graph or
+        a number of units (the complete graph: every pair coupled).
+
+        Example:
+            >>> import jax, physsamp as ps
+            >>> ps.BoltzmannMachine.random(5, jax.random.key(0)).edges.shape  # 5 * 4 / 2 pairs
+            (10, 2)
+        """
+        if isinstance(graph, int | np.integer):
+            if graph < 1:
+                raise ValueError(f"the number of units must be positive, got {graph}")
+            graph = nx.complete_graph(int(graph))
+        num_edges = graph.number_of_edges()
+        couplings = scale * np.asarray(jax.random.normal(rng_key, (num_edges,)), np.float64)
+        return cls(graph, couplings, field, beta)
 
     def tilted(self, log_field: ArrayLike):
         scale = self._tilt_scale()

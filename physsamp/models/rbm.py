@@ -71,6 +71,32 @@ class RBM(EnergyModel):
         self.node_labels = NodeLabels([("v", i) for i in range(num_visible)])
         super().__init__(num_visible, validate_args=validate_args)
 
+    @classmethod
+    def random(
+        cls,
+        num_visible: int,
+        num_hidden: int,
+        rng_key: jax.Array,
+        scale: float = 0.01,
+        visible_bias: Any = 0.0,
+        hidden_bias: Any = 0.0,
+        beta: Any = 1.0,
+    ) -> RBM:
+        """A starting point for training: weights drawn from :math:`N(0, \text{scale}^2)`
+        (Hinton, *A practical guide to training restricted Boltzmann machines*, 2010, uses
+        scale 0.01), the given biases.
+
+        Example:
+            >>> import jax, physsamp as ps
+            >>> ps.RBM.random(64, 16, jax.random.key(0)).weights.shape
+            (64, 16)
+        """
+        for name, count in (("num_visible", num_visible), ("num_hidden", num_hidden)):
+            if int(count) != count or count < 1:
+                raise ValueError(f"{name} must be a positive integer, got {count!r}")
+        weights = scale * jax.random.normal(rng_key, (int(num_visible), int(num_hidden)))
+        return cls(np.asarray(weights), visible_bias, hidden_bias, beta)
+
     parameter_fields: ClassVar[tuple[str, ...]] = (
         "beta",
         "weights",
