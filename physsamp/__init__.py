@@ -2,7 +2,7 @@
 
 import numpyro  # noqa: F401  (before arviz: arviz >= 1.0 breaks conversion otherwise)
 
-from physsamp import exact, infer, kernels
+from physsamp import exact, infer, kernels, plots, train
 from physsamp.diagnostics import to_inference_data
 from physsamp.distributed import gather_inference_data, process_key
 from physsamp.models import RBM, BoltzmannMachine, EnergyModel, Hopfield, Ising, PairwiseModel
@@ -18,7 +18,9 @@ __all__ = [
     "gather_inference_data",
     "infer",
     "kernels",
+    "plots",
     "process_key",
     "to_inference_data",
+    "train",
 ]
 __version__ = "0.1.0"

@@ -140,6 +140,7 @@ def test_clamped_sweeps_sample_the_hidden_units_given_the_visible(key):
     assert statistic < 24.3  # the 0.999 quantile of chi-square with 7 degrees of freedom
 
 
+@pytest.mark.slow
 def test_boltzmann_machine_with_hidden_units_learns(key):
     rng = np.random.default_rng(1)
     data = (rng.random((300, 6)) < np.array([0.9, 0.9, 0.1, 0.1, 0.5, 0.5])).astype(np.int8)
@@ -252,8 +253,10 @@ def test_divergence_of_contrastive_divergence_is_caught():
     assert "training is diverging" in history.warnings[0]
 
 
-@pytest.mark.parametrize("method", ["pcd", "pt-pcd"])
+@pytest.mark.parametrize("method", ["pcd", pytest.param("pt-pcd", marks=pytest.mark.slow)])
 def test_a_resumed_run_ends_bit_identical(tmp_path, method):
+    """A run interrupted after its checkpoint at epoch 4 and resumed equals the uninterrupted
+    run bit for bit (which also shows that the same key gives the same model)."""
     rng = np.random.default_rng(0)
     data = rng.integers(0, 2, (60, 6))
     start = ps.RBM.random(6, 3, jax.random.key(0))
@@ -351,22 +354,6 @@ def test_damaged_or_foreign_checkpoints_are_refused(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".checkpoint")] == []
 
 
-def test_the_same_key_gives_the_same_model_bit_for_bit():
-    data = np.random.default_rng(0).integers(0, 2, (50, 5))
-    runs = [
-        ps.train.fit(
-            ps.RBM.random(5, 3, jax.random.key(0)),
-            data,
-            method="cd",
-            num_epochs=3,
-            rng_key=jax.random.key(7),
-            progress_bar=False,
-        ).model
-        for _ in range(2)
-    ]
-    np.testing.assert_array_equal(np.asarray(runs[0].weights), np.asarray(runs[1].weights))
-
-
 def test_centred_gradients_with_zero_offsets_are_the_plain_gradients():
     from physsamp.train.fit import _Trainer
 
@@ -379,11 +366,15 @@ def test_centred_gradients_with_zero_offsets_are_the_plain_gradients():
     centred, _ = trainer._centre(gradient, model, rows, zero)
     for name, value in gradient.items():
         np.testing.assert_allclose(np.asarray(centred[name]), value)
+
+
+@pytest.mark.slow
+def test_centred_training_learns_as_well_as_plain_training():
     data = (np.random.default_rng(0).random((200, 8)) < 0.8).astype(np.int8)
     data[:100] = 1 - data[:100]  # two clusters
     runs = [
         ps.train.fit(
-            model.__class__.random(8, 3, jax.random.key(0)),
+            ps.RBM.random(8, 3, jax.random.key(0)),
             data,
             num_epochs=20,
             optimizer=optax.sgd(0.2),
@@ -488,3 +479,48 @@ def test_log_likelihood_exact_and_ais_agree():
     assert str(exact).startswith("log-likelihood")
     with pytest.raises(ValueError, match="at most 24"):
         ps.train.log_likelihood(ps.RBM(np.zeros((30, 30))), data, method="exact")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ps.Ising.lattice((6, 6), coupling=np.linspace(0.1, 0.5, 72).reshape(2, 6, 6), beta=0.4),
+        ps.Ising.lattice((5, 4), coupling=0.3, field=0.1, periodic=False),
+        ps.BoltzmannMachine(nx.petersen_graph(), weight=0.2, bias=-0.1),
+        ps.RBM(np.linspace(-1, 1, 12).reshape(4, 3), 0.1, -0.2, beta=0.7),
+    ],
+    ids=["periodic lattice", "open lattice", "graph", "rbm"],
+)
+def test_rebuilt_models_sample_the_same_chain_bit_for_bit(model, key):
+    """The training loop's map from parameters back to a model (with derived arrays such as
+    neighbour couplings and a lattice's bond couplings recomputed) reproduces the model."""
+    from physsamp.kernels import block_gibbs
+    from physsamp.train._parameters import parameters_of, rebuilder
+
+    rebuilt = jax.jit(rebuilder(model))(parameters_of(model))
+    start = block_gibbs.init(model.uniform_configuration(jax.random.key(0)), model)
+    step = jax.jit(block_gibbs.build_kernel(num_sweeps=5))
+    with jax.debug_key_reuse(False):  # the same key on purpose: the same chain is expected
+        original, _ = step(key, start, model)
+        again, _ = step(key, start, rebuilt)
+    np.testing.assert_array_equal(np.asarray(original.position), np.asarray(again.position))
+    x = np.asarray(original.position)
+    np.testing.assert_array_equal(np.asarray(model.energy(x)), np.asarray(rebuilt.energy(x)))
+
+
+def test_each_fit_starts_from_its_own_model():
+    """Compiled trainers are reused across fits of the same structure; the starting
+    parameters must still come from each call's model."""
+    data = np.random.default_rng(0).integers(0, 2, (20, 6))
+    frozen = optax.sgd(0.0)
+    for seed in (1, 2):
+        start = ps.RBM.random(6, 4, jax.random.key(seed), scale=1.0)
+        result = ps.train.fit(
+            start,
+            data,
+            num_epochs=1,
+            rng_key=jax.random.key(0),
+            optimizer=frozen,
+            progress_bar=False,
+        )
+        np.testing.assert_array_equal(np.asarray(result.model.weights), np.asarray(start.weights))

@@ -117,14 +117,15 @@ def pseudo_log_likelihood(model: PairwiseModel, x: Array) -> Array:
     return jax.nn.log_sigmoid(signed).sum(-1)
 
 
-def reconstruction_error(rng_key: jax.Array, model: EnergyModel, x: Array, layout: Layout) -> Array:
-    """The mean squared error (units scaled to 0/1) between visible data and its one-step
-    reconstruction: for an RBM :math:`p(v \\mid h)` with :math:`h \\sim p(h \\mid v)`; for a
-    pairwise model each visible unit's conditional mean given all the others."""
+def reconstruction_error(model: EnergyModel, x: Array, layout: Layout) -> Array:
+    r"""The mean squared error (units scaled to 0/1) between visible data and its mean-field
+    reconstruction: for an RBM :math:`p(v \mid h = p(h \mid v))`, one step down and up with
+    probabilities in place of samples (deterministic, so that evaluations compare without
+    sampling noise); for a pairwise model each visible unit's conditional mean given all the
+    others."""
     if isinstance(model, RBM):
         v = x.astype(jnp.float32)
-        hidden = jax.random.bernoulli(rng_key, model.hidden_given_visible(v)).astype(jnp.float32)
-        return jnp.mean((v - model.visible_given_hidden(hidden)) ** 2)
+        return jnp.mean((v - model.visible_given_hidden(model.hidden_given_visible(v))) ** 2)
     assert isinstance(model, PairwiseModel)
     down, up = model.unit_values
     sites = layout.visible

@@ -99,23 +99,23 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
     return meta, leaves
 
 
-def load_checkpoint(path: str | os.PathLike, template: Any, config: dict) -> tuple[Any, Any]:
-    """``(state, history)`` from ``path``; ``template`` is a fresh state of the same run (it
-    gives the tree structure and the kind of key), ``config`` the run's arguments, which must
-    match those the checkpoint was written with."""
-    from physsamp.train.fit import History
+def check_config(meta: dict, config: dict, path: str | os.PathLike) -> None:
+    """Raise unless the checkpoint's training arguments equal ``config``."""
+    if meta["config"] == config:
+        return
+    keys = sorted(set(config) | set(meta["config"]))
+    differ = [k for k in keys if config.get(k) != meta["config"].get(k)]
+    details = ", ".join(
+        f"{k}: {meta['config'].get(k)!r} there, {config.get(k)!r} here" for k in differ
+    )
+    raise ValueError(
+        f"the checkpoint {os.fspath(path)} comes from a run with other arguments ({details})"
+    )
 
-    meta, leaves = read_checkpoint(path)
-    if meta["config"] != config:
-        differ = sorted(
-            k for k in set(config) | set(meta["config"]) if config.get(k) != meta["config"].get(k)
-        )
-        details = ", ".join(
-            f"{k}: {meta['config'].get(k)!r} there, {config.get(k)!r} here" for k in differ
-        )
-        raise ValueError(
-            f"the checkpoint {os.fspath(path)} comes from a run with other arguments ({details})"
-        )
+
+def restore(meta: dict, leaves: list[np.ndarray], template: Any, path: str | os.PathLike) -> Any:
+    """The state of a checkpoint read by :func:`read_checkpoint`, in the structure of
+    ``template`` (a fresh state of the same run, which also gives the kind of key)."""
     template_leaves, tree = jax.tree_util.tree_flatten(template)
     if str(tree) != meta["tree"] or len(template_leaves) != len(leaves):
         raise ValueError(
@@ -125,19 +125,25 @@ def load_checkpoint(path: str | os.PathLike, template: Any, config: dict) -> tup
     restored = []
     for leaf, template_leaf in zip(leaves, template_leaves, strict=True):
         if _is_key(template_leaf):
-            restored.append(
-                jax.random.wrap_key_data(jnp.asarray(leaf), impl=jax.random.key_impl(template_leaf))
+            impl = jax.random.key_impl(template_leaf)
+            restored.append(jax.random.wrap_key_data(jnp.asarray(leaf), impl=impl))
+            continue
+        expected = np.asarray(template_leaf)
+        if leaf.shape != expected.shape or leaf.dtype != expected.dtype:
+            raise ValueError(
+                f"the checkpoint {os.fspath(path)} does not fit this run: an array of shape "
+                f"{leaf.shape} {leaf.dtype} where {expected.shape} {expected.dtype} is expected"
             )
-        else:
-            if (
-                leaf.shape != np.shape(template_leaf)
-                or leaf.dtype != np.asarray(template_leaf).dtype
-            ):
-                raise ValueError(
-                    f"the checkpoint {os.fspath(path)} does not fit this run: an "
-                    f"array of shape {leaf.shape} {leaf.dtype} where "
-                    f"{np.shape(template_leaf)} is expected"
-                )
-            restored.append(jnp.asarray(leaf))
-    state = jax.tree_util.tree_unflatten(tree, restored)
-    return state, History.from_dict(meta["history"])
+        restored.append(jnp.asarray(leaf))
+    return jax.tree_util.tree_unflatten(tree, restored)
+
+
+def load_checkpoint(path: str | os.PathLike, template: Any, config: dict) -> tuple[Any, Any]:
+    """``(state, history)`` from ``path``; ``template`` is a fresh state of the same run (it
+    gives the tree structure and the kind of key), ``config`` the run's arguments, which must
+    match those the checkpoint was written with."""
+    from physsamp.train.fit import History
+
+    meta, leaves = read_checkpoint(path)
+    check_config(meta, config, path)
+    return restore(meta, leaves, template, path), History.from_dict(meta["history"])

@@ -190,16 +190,17 @@ def pseudo_log_likelihood(model: EnergyModel, data: Any) -> float:
 
 
 @jax.jit
-def _reconstruction_error(model: EnergyModel, rows: jax.Array, rng_key: jax.Array) -> jax.Array:
+def _reconstruction_error(model: EnergyModel, rows: jax.Array) -> jax.Array:
     layout = _phases.Layout(np.arange(rows.shape[1]), np.zeros(0, np.int64))
-    return _phases.reconstruction_error(rng_key, model, rows, layout)
+    return _phases.reconstruction_error(model, rows, layout)
 
 
-def reconstruction_error(model: EnergyModel, data: Any, rng_key: jax.Array) -> float:
-    """The mean squared error between visible rows and their one-step reconstruction (see
-    :func:`physsamp.train._phases.reconstruction_error`), units scaled to 0/1."""
+def reconstruction_error(model: EnergyModel, data: Any) -> float:
+    r"""The mean squared error between visible rows and their mean-field reconstruction (an
+    RBM: :math:`p(v \mid h = p(h \mid v))`; a pairwise model: each unit's conditional mean
+    given the others), units scaled to 0/1."""
     rows = check_data(model, data, _visible_units(model, None))
-    return float(_reconstruction_error(model, jnp.asarray(rows), rng_key))
+    return float(_reconstruction_error(model, jnp.asarray(rows)))
 
 
 def evaluate(
@@ -212,8 +213,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """The log-likelihood, reconstruction error and pseudo-log-likelihood of ``rows`` (checked
     int8 data) in one dictionary; the last two are NaN for a model with hidden units."""
-    key_likelihood, key_error = jax.random.split(rng_key)
-    likelihood = log_likelihood(model, rows, key_likelihood, hidden=hidden, ais_options=ais_options)
+    likelihood = log_likelihood(model, rows, rng_key, hidden=hidden, ais_options=ais_options)
     if hidden is not None and len(hidden) > 0:
         return {
             "log_likelihood": likelihood,
@@ -223,6 +223,6 @@ def evaluate(
     device_rows = jnp.asarray(rows)
     return {
         "log_likelihood": likelihood,
-        "reconstruction_error": float(_reconstruction_error(model, device_rows, key_error)),
+        "reconstruction_error": float(_reconstruction_error(model, device_rows)),
         "pseudo_log_likelihood": float(_pseudo_log_likelihood(model, device_rows).mean()),
     }

@@ -45,6 +45,7 @@ import dataclasses
 import functools
 import hashlib
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -249,7 +250,7 @@ def _check_method(method: str, model: EnergyModel, layout: Layout, centered: boo
 
 
 def _positive_integer(value: Any, name: str) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -287,8 +288,10 @@ class _Trainer:
         self.init = jax.jit(self._init)
 
     # -- state -------------------------------------------------------------------------------
-    def _init(self, rng_key: jax.Array, rows: Array) -> TrainState:
-        model, layout = self.model, self.layout
+    def _init(self, rng_key: jax.Array, rows: Array, model: EnergyModel) -> TrainState:
+        """The starting state; ``model`` gives the starting parameters (the cached trainer's
+        own model only gives the structure, which ``model`` shares)."""
+        layout = self.layout
         key_chains, key_clamped, key_run = jax.random.split(rng_key, 3)
         parameters = parameters_of(model)
         down, up = model.unit_values
@@ -343,7 +346,7 @@ class _Trainer:
         return state._replace(epoch=state.epoch + 1), errors.mean()
 
     def _batch(self, state: TrainState, rows: Array, batch: Array, rng_key: jax.Array):
-        key_positive, key_negative, key_error = jax.random.split(rng_key, 3)
+        key_positive, key_negative = jax.random.split(rng_key)
         model = self.rebuild(state.parameters)
         positive = rows[batch]
         clamped = state.clamped
@@ -375,7 +378,7 @@ class _Trainer:
             ascent, state.optimizer_state, state.parameters, **extra
         )
         parameters = optax.apply_updates(state.parameters, updates)
-        error = _phases.reconstruction_error(key_error, model, positive, self.layout)
+        error = _phases.reconstruction_error(model, positive, self.layout)
         new_state = state._replace(
             parameters=parameters,
             optimizer_state=optimizer_state,
@@ -660,6 +663,21 @@ def fit(
         # The default schedule spans the run: a resumed run must keep its length.
         optimizer_name = f"default({method}, {num_steps} steps, full batch {full_batch})"
 
+    config = {
+        "model": type(model).__name__,
+        "method": method,
+        "batch_size": batch_size,
+        "num_sweeps": num_sweeps,
+        "num_chains": num_chains,
+        "num_replicas": int(num_replicas),
+        "hidden": layout.hidden.tolist(),
+        "centered": centered,
+        "rows": int(rows.shape[0]),
+        "optimizer": optimizer_name,
+    }
+    if resume_from is not None:  # read and check before anything is compiled
+        meta, leaves = checkpoints.read_checkpoint(resume_from)
+        checkpoints.check_config(meta, config, resume_from)
     trainer = _trainer(
         model,
         rows.shape[0],
@@ -674,22 +692,11 @@ def fit(
     )
     key_state, key_eval = jax.random.split(rng_key)
     device_rows = jnp.asarray(rows)
-    state = trainer.init(key_state, device_rows)
+    state = trainer.init(key_state, device_rows, model)
     history = History()
-    config = {
-        "model": type(model).__name__,
-        "method": method,
-        "batch_size": batch_size,
-        "num_sweeps": num_sweeps,
-        "num_chains": num_chains,
-        "num_replicas": int(num_replicas),
-        "hidden": layout.hidden.tolist(),
-        "centered": centered,
-        "rows": int(rows.shape[0]),
-        "optimizer": optimizer_name,
-    }
     if resume_from is not None:
-        state, history = checkpoints.load_checkpoint(resume_from, state, config)
+        state = checkpoints.restore(meta, leaves, state, resume_from)
+        history = History.from_dict(meta["history"])
     start = int(state.epoch)
     ais = {"num_betas": 1000, "num_runs": 100, "progress_bar": False, **(ais_options or {})}
     elapsed = history.seconds[-1] if history.seconds else 0.0
