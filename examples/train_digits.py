@@ -5,7 +5,7 @@ download) binarised at >= 8 of 16 grey levels and split 1,437 / 360, stratified 
 (``train_test_split(X, test_size=360, stratify=y, random_state=0)``). An RBM with 16 hidden
 units is trained by persistent contrastive divergence (Tieleman, ICML 2008) with the defaults
 of :func:`physsamp.train.fit` (plain SGD whose learning rate falls linearly from 0.05 to 0,
-batches of 10 rows, 100 persistent chains, one block Gibbs sweep per step) for 100 epochs and
+batches of 10 rows, 30 persistent chains, one block Gibbs sweep per step) for 100 epochs and
 scored every 10 epochs on the 360 held-out rows. With 16 hidden units the partition function
 is exact (enumeration of the 2^16 hidden states), so the numbers below carry no estimation
 error; their spread over the held-out rows is the "data" standard error.

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from physsamp.kernels._random import uniforms
 from physsamp.models.base import EnergyModel
 from physsamp.models.pairwise import PairwiseModel
 from physsamp.models.rbm import RBM
@@ -99,6 +100,32 @@ def clamped_sweeps(
 
     x, _ = jax.lax.scan(sweep, x, jax.random.split(rng_key, num_sweeps))
     return x
+
+
+def rbm_gibbs_sweeps(rng_key: jax.Array, model: RBM, visible: Array, num_sweeps: int) -> Array:
+    r"""``num_sweeps`` block Gibbs sweeps (:math:`h \sim p(h \mid v)`, then
+    :math:`v \sim p(v \mid h)`) of a batch of RBM chains ``visible [chains, V]`` at once: two
+    matrix products per sweep for all chains together."""
+
+    chains, num_visible = visible.shape
+    # The kernels' counter-based hash generator, one counter per chain and unit (threefry
+    # uniforms for every unit cost more than the matrix products here).
+    hidden_counters = jnp.arange(chains * model.num_hidden, dtype=jnp.uint32)
+    visible_counters = jnp.arange(chains * num_visible, dtype=jnp.uint32)
+
+    def sweep(v, key):
+        key_hidden, key_visible = jax.random.split(key)
+        p_hidden = model.hidden_given_visible(v)
+        draw = uniforms(key_hidden, hidden_counters).reshape(p_hidden.shape)
+        hidden = (draw < p_hidden).astype(jnp.float32)
+        p_visible = model.visible_given_hidden(hidden)
+        draw = uniforms(key_visible, visible_counters).reshape(p_visible.shape)
+        return (draw < p_visible).astype(jnp.int8), None
+
+    visible, _ = jax.lax.scan(
+        sweep, visible.astype(jnp.int8), jax.random.split(rng_key, num_sweeps)
+    )
+    return visible
 
 
 def free_blocks_of(model: PairwiseModel, layout: Layout) -> tuple[np.ndarray, ...]:

@@ -113,7 +113,7 @@ class DBN:
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
-        """The units of every layer, visible first: ``(v, h_1, ..., h_L)``."""
+        """The number of units of every layer, visible first, ``(v, h_1, ..., h_L)``."""
         return (self.num_visible, *(layer.num_hidden for layer in self.layers))
 
     def __repr__(self) -> str:

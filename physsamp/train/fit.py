@@ -83,9 +83,10 @@ class TrainingDivergenceWarning(UserWarning):
 class TrainState(NamedTuple):
     """Everything a training run carries from epoch to epoch (and what a checkpoint holds).
 
-    ``parameters``: the model's trainable arrays (see :func:`parameters_of`);
+    ``parameters``: the model's trainable arrays (an RBM's ``weights``, ``visible_bias`` and
+    ``hidden_bias``; a pairwise model's ``couplings``, one per edge, and ``field``);
     ``optimizer_state``: the optax state; ``chains``: the persistent negative chains ("pcd":
-    block Gibbs states, "pt-pcd": parallel-tempering states, one per chain; empty otherwise);
+    an RBM's visible units ``[chains, visible]`` or block Gibbs states, "pt-pcd": parallel-tempering states, one per chain; empty otherwise);
     ``clamped``: a Boltzmann machine's hidden units for every data row (``[rows, hidden]``);
     ``offsets``: the centred gradient's visible offset (the data mean) and hidden offset (a
     running mean of the hidden activations), empty arrays when not centring;
@@ -308,7 +309,9 @@ class _Trainer:
                 bits = jax.random.bernoulli(key_hidden, 0.5, (self.num_chains, layout.hidden.size))
                 hidden = jnp.where(bits, up, down).astype(jnp.int8)
                 starts = _phases.assemble(starts, hidden, layout, model.num_sites)
-            if self.method == "pcd":
+            if self.method == "pcd" and isinstance(model, RBM):
+                chains = starts  # the visible units; hidden ones are drawn afresh each sweep
+            elif self.method == "pcd":
                 chains = jax.vmap(block_gibbs.init, (0, None))(starts, model)
             else:
                 betas = jnp.linspace(0.0, 1.0, self.num_replicas) * model.beta
@@ -389,6 +392,11 @@ class _Trainer:
         return new_state, error
 
     def _negative(self, rng_key: jax.Array, chains: Any, model: EnergyModel, positive: Array):
+        if isinstance(model, RBM) and self.method in ("cd", "pcd"):
+            # Every chain at once: one matrix product per layer and sweep.
+            starts = positive if self.method == "cd" else chains
+            negative = _phases.rbm_gibbs_sweeps(rng_key, model, starts, self.num_sweeps)
+            return (chains if self.method == "cd" else negative), negative
         if self.method == "cd":
             keys = jax.random.split(rng_key, positive.shape[0])
             starts = jax.vmap(block_gibbs.init, (0, None))(positive, model)
@@ -588,7 +596,7 @@ def fit(
             ``optax.chain(optax.add_decayed_weights(1e-4), optax.sgd(...))``.
         num_sweeps: k of CD-k / PCD-k: block Gibbs sweeps per step (also the clamped sweeps of
             hidden units).
-        num_chains: persistent chains (default 100 for "pcd"; 10 ladders for "pt-pcd").
+        num_chains: persistent chains (default 30 for "pcd"; 10 ladders for "pt-pcd").
         num_replicas: temperatures per chain for "pt-pcd" (evenly spaced from beta = 0).
         hidden: for a Boltzmann machine with hidden units, their node labels; the data's
             columns are then the other units, in node order.
@@ -640,7 +648,7 @@ def fit(
     if batch_size > rows.shape[0]:
         raise ValueError(f"batch_size {batch_size} is larger than the data ({rows.shape[0]} rows)")
     if num_chains is None:
-        num_chains = {"pcd": 100, "pt-pcd": 10}.get(method, batch_size)
+        num_chains = {"pcd": 30, "pt-pcd": 10}.get(method, batch_size)
     num_chains = _positive_integer(num_chains, "num_chains")
     num_sweeps = _positive_integer(num_sweeps, "num_sweeps")
     if method == "pt-pcd" and _positive_integer(num_replicas, "num_replicas") < 2:
