@@ -1,4 +1,5 @@
-r"""Spins inside a NumPyro model: Bayesian image denoising, and the temperature of a sample.
+r"""Spins inside a NumPyro model: Bayesian image denoising, and the temperature of a sample
+========================================================================================
 
 Part 1 restores a binary image seen through Gaussian noise. The model is written the natural
 way, an Ising prior on the pixels and a Gaussian likelihood with an unknown noise level:
@@ -25,7 +26,8 @@ computed on a fine grid from Kaufman's exact finite-lattice partition function
 (Phys. Rev. 76, 1232 (1949)).
 
 Run ``uv run python examples/denoising.py`` (``--quick`` for a short run); the figures go to
-``examples/output`` (``--out DIR`` elsewhere).
+``examples/output`` (``--out DIR`` elsewhere). The documentation's gallery shows a ``--quick``
+run; :doc:`/spins_in_models` gives the figures of a full one.
 """
 
 from __future__ import annotations

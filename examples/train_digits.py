@@ -1,4 +1,5 @@
-r"""Train an RBM on handwritten digits and score it by its exact held-out log-likelihood.
+r"""Train an RBM on handwritten digits and score it by its exact held-out log-likelihood
+======================================================================================
 
 The data are scikit-learn's 8 x 8 digits (1,797 images, shipped with scikit-learn, nothing to
 download) binarised at >= 8 of 16 grey levels and split 1,437 / 360, stratified by digit

@@ -2,7 +2,7 @@
 
 import numpyro  # noqa: F401  (before arviz: arviz >= 1.0 breaks conversion otherwise)
 
-from physsamp import exact, infer, kernels, plots, train
+from physsamp import diagnostics, exact, infer, kernels, lattice_exact, plots, train
 from physsamp.diagnostics import to_inference_data
 from physsamp.distributed import gather_inference_data, process_key
 from physsamp.models import RBM, BoltzmannMachine, EnergyModel, Hopfield, Ising, PairwiseModel
@@ -14,10 +14,12 @@ __all__ = [
     "Hopfield",
     "Ising",
     "PairwiseModel",
+    "diagnostics",
     "exact",
     "gather_inference_data",
     "infer",
     "kernels",
+    "lattice_exact",
     "plots",
     "process_key",
     "to_inference_data",

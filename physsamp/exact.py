@@ -57,8 +57,10 @@ def states(model: EnergyModel) -> np.ndarray:
 
 
 def state_index(model: EnergyModel, x: Any) -> np.ndarray:
-    """The index in :func:`states` order of configurations ``x [..., N]``."""
+    """The index in :func:`states` order of configurations ``x [..., N]``; ``ValueError`` for
+    a unit outside the model's support."""
     values = np.asarray(x)
+    model.check_values(values)
     up = (values == model.unit_values[1]).astype(np.int64)
     weights = 2 ** np.arange(model.num_sites - 1, -1, -1, dtype=np.int64)
     return up @ weights
@@ -182,9 +184,13 @@ class ExactlyNormalized(Distribution):
         return jax.nn.logsumexp(self.model.unnormalized_log_prob(self._states))
 
     def log_prob(self, value: Any) -> jax.Array:
+        """:math:`-\\beta E(x) - \\log Z`; ``-inf`` outside the support, as the model's own
+        :meth:`~physsamp.models.base.EnergyModel.log_prob`."""
         if self._validate_args:
             self.model.check_values(value)
-        return self.model.unnormalized_log_prob(value) - self.log_partition()
+        values = self.model._with_sites(value)
+        log_prob = self.model.unnormalized_log_prob(values) - self.log_partition()
+        return jnp.where(self.model.in_support(values), log_prob, -jnp.inf)
 
     def sample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jax.Array:
         """Exact draws: states picked with their probabilities."""
@@ -206,7 +212,7 @@ def normalized(model: EnergyModel) -> ExactlyNormalized:
         ...     beta = numpyro.sample("beta", dist.Uniform(0.0, 1.0))
         ...     lattice = ps.Ising.lattice((3, 3), beta=beta)
         ...     numpyro.sample("spins", ps.exact.normalized(lattice), obs=x)
-        >>> mcmc = MCMC(NUTS(model), num_warmup=100, num_samples=100, progress_bar=False)
+        >>> mcmc = MCMC(NUTS(model), num_warmup=50, num_samples=50, progress_bar=False)
         >>> with jax.debug_key_reuse(False):
         ...     mcmc.run(jax.random.key(0), np.ones((5, 9), np.int8))
         >>> bool(mcmc.get_samples()["beta"].mean() > 0.5)

@@ -67,7 +67,6 @@ import math
 import numbers
 
 import numpy as np
-from scipy import integrate, special
 
 __all__ = [
     "BETA_CRITICAL",
@@ -410,6 +409,8 @@ def onsager_free_energy(beta: float, coupling: float = 1.0) -> float:
         return math.log1p(root) - math.log(2.0)
 
     # the integrand is smooth on [0, pi/2] (its kink at T_c sits at the end point pi/2)
+    from scipy import integrate  # imported here: it adds a third of a second to import
+
     integral, _ = integrate.quad(integrand, 0.0, 0.5 * math.pi, epsabs=1e-14, epsrel=1e-13)
     log_2cosh = 2.0 * reduced + math.log1p(math.exp(-4.0 * reduced))
     return log_2cosh + integral / math.pi
@@ -430,6 +431,8 @@ def _two_over_pi_ellipk_minus_one(parameter: float, complement: float) -> float:
             if term <= 1e-17 * total:
                 break
         return total
+    from scipy import special
+
     return 2.0 / math.pi * float(special.ellipkm1(complement)) - 1.0
 
 

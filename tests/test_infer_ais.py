@@ -101,6 +101,11 @@ def test_estimate_and_warning_with_too_few_betas(key):
     assert "warning" in str(result)
 
 
+def test_result_prints_one_line(small_result):
+    assert str(small_result).startswith(f"log Z = {small_result.log_z:.6g} ± ")
+    assert str(small_result).count("\n") == (small_result.warning is not None)
+
+
 def test_low_ess_warning_threshold():
     assert _low_ess_warning(50.0, 100, np.zeros(100)) is None
     text = _low_ess_warning(5.0, 100, np.array([0.0] * 99 + [5.0]))
@@ -127,6 +132,24 @@ def test_forward_and_reverse_ais_bracket_log_z(key):
     assert_within(bounds.lower, exact)
     assert_within(bounds.upper, exact)
     assert abs(bounds.gap) < 4 * np.hypot(bounds.lower.stderr, bounds.upper.stderr)
+    lines = str(bounds).splitlines()  # one line, then any warning of either direction
+    assert len(lines) == 1 + sum(r.warning is not None for r in bounds)
+    lower, upper = bounds
+    assert lines[0].startswith(
+        f"{lower.log_z:.6g} ± {lower.stderr:.3g} <= log Z <= {upper.log_z:.6g} ± "
+        f"{upper.stderr:.3g} (forward and reverse AIS, gap {bounds.gap:.3g}"
+    )
+
+
+def test_every_result_names_its_standard_error_stderr():
+    import dataclasses
+
+    for result in (AISResult, ps.infer.RBMLogLikelihood, ps.train.LogLikelihood,
+                   ps.train.DBNLowerBound, ps.train.History):  # fmt: skip
+        names = {field.name for field in dataclasses.fields(result)}
+        assert "stderr" in names and not names & {"standard_error", "std_err", "se"}, result
+    names = set(ps.infer.SteppingStoneEstimate._fields)
+    assert "stderr" in names and "standard_error" not in names
 
 
 def test_reverse_ais_from_given_samples_and_from_a_chain(key):

@@ -82,6 +82,10 @@ def test_rbm_and_boltzmann_sites_together():
     assert_matches_exact(bm, np.asarray(samples["units"]))
     assert set(mcmc.get_extra_fields()["stats"]) == {"visible.flip_fraction",
                                                      "units.flip_fraction"}  # fmt: skip
+    posterior = ps.to_inference_data(mcmc).posterior  # observables prefixed by their site
+    assert set(posterior.data_vars) == {
+        "visible_free_energy", "visible_visible_activity", "visible_hidden_activation",
+        "units_energy", "units_magnetization", "units_abs_magnetization", "active"}  # fmt: skip
 
 
 def test_initial_values_from_init_params():
@@ -139,19 +143,22 @@ def test_to_inference_data_observables_and_netcdf(tmp_path):
         numpyro.sample("spins", ps.Ising.lattice((6, 6), beta=0.3))
 
     mcmc = run(ps.infer.BlockGibbs(model), num_samples=200)
-    idata = ps.to_inference_data(mcmc)
+    idata = ps.to_inference_data(mcmc, configurations=True)
     posterior = idata.posterior
-    assert {"spins", "energy", "magnetization", "abs_magnetization"} <= set(posterior.data_vars)
+    assert set(posterior.data_vars) == {"energy", "magnetization", "abs_magnetization"}
     np.testing.assert_allclose(posterior["abs_magnetization"], abs(posterior["magnetization"]))
     summary = az.summary(idata, var_names=["energy", "abs_magnetization"])
     assert (summary["ess_bulk"] > 50).all()
     assert {"lp", "flip_fraction"} <= set(idata.sample_stats.data_vars)
+    spins = mcmc.get_samples(group_by_chain=True)["spins"]
+    np.testing.assert_array_equal(idata.configurations["spins"], spins)
     path = tmp_path / "run.nc"
     idata.to_netcdf(path)
     loaded = az.from_netcdf(path)
     np.testing.assert_array_equal(loaded.posterior["energy"], posterior["energy"])
-    light = ps.to_inference_data(mcmc, include_spins=False)
-    assert "spins" not in light.posterior
+    np.testing.assert_array_equal(loaded.configurations["spins"], spins)
+    light = ps.to_inference_data(mcmc)
+    assert "configurations" not in light.groups() and "spins" not in light.posterior
 
 
 def test_frozen_chain_warns():
@@ -162,8 +169,9 @@ def test_frozen_chain_warns():
 
     mcmc = MCMC(ps.infer.BlockGibbs(frozen), num_warmup=0, num_samples=20, progress_bar=False)
     mcmc.run(jax.random.PRNGKey(0), init_params={"spins": np.ones(64, dtype=np.int8)})
-    with pytest.warns(RuntimeWarning, match="frozen"):
+    with pytest.warns(RuntimeWarning, match="frozen") as record:
         ps.to_inference_data(mcmc)
+    assert len(record) == 1  # one warning for the site, not one per observable
 
 
 def test_exact_energy_of_small_lattice_via_numpyro():

@@ -215,7 +215,7 @@ def denoising_with_unknown_sigma(y):
     "spin_kernel",
     [
         ps.infer.BlockGibbs,
-        ps.infer.SwendsenWang,
+        pytest.param(ps.infer.SwendsenWang, marks=pytest.mark.slow),
         pytest.param(
             lambda model: ps.infer.ParallelTempering(model, betas=4),
             id="tempering",
@@ -235,8 +235,11 @@ def test_gibbs_with_nuts_matches_the_exact_posterior(spin_kernel, numpyro_reuses
     assert_means_close(np.asarray(samples["sigma"])[..., None], [exact.sigma_mean])
     up = (np.asarray(samples["spins"]) == 1).astype(np.float64)
     assert_means_close(up, exact.spin_up)
-    idata = ps.to_inference_data(mcmc)  # the composite's sites beside the spins' observables
-    assert {"sigma", "spins", "energy", "magnetization"} <= set(idata.posterior.data_vars)
+    # the composite's sites beside the spins' observables; the spins in their own group
+    idata = ps.to_inference_data(mcmc, configurations=True)
+    assert {"sigma", "energy", "magnetization"} <= set(idata.posterior.data_vars)
+    assert "spins" not in idata.posterior
+    np.testing.assert_array_equal(idata.configurations["spins"], samples["spins"])
 
 
 @pytest.mark.slow
@@ -253,8 +256,9 @@ def test_chain_methods_progress_bar_and_inference_data(numpyro_reuses_keys):
         mcmc.run(jax.random.key(4), NOISY, extra_fields=("block_states.1.stats",))
         draws[method] = mcmc.get_samples()
     np.testing.assert_array_equal(draws["sequential"]["spins"], draws[jax.vmap]["spins"])
-    idata = ps.to_inference_data(mcmc)
-    assert {"sigma", "spins", "energy", "magnetization"} <= set(idata.posterior.data_vars)
+    idata = ps.to_inference_data(mcmc, configurations=True)
+    assert {"sigma", "energy", "magnetization"} <= set(idata.posterior.data_vars)
+    assert idata.configurations["spins"].shape == (2, 30, LATTICE.num_sites)
     assert idata.sample_stats["flip_fraction"].shape == (2, 30)
     assert az.summary(idata, var_names=["sigma", "energy"]).shape[0] == 2
 

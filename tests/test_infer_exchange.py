@@ -60,6 +60,7 @@ def test_beta_of_one_configuration_matches_kaufman(side):
     assert_beta_posterior(run_exchange(beta_model(side), x, num_aux_sweeps=10), exact)
 
 
+@pytest.mark.slow
 def test_too_few_auxiliary_sweeps_show_their_bias():
     """One sweep leaves the auxiliary draw correlated with the data: a posterior too wide
     (about 1.5x at L = 16); the check above rejects it."""

@@ -50,6 +50,7 @@ def test_target_replicas_match_exact_distributions():
         assert_matches_exact(model, np.asarray(samples[name]))
 
 
+@pytest.mark.slow
 def test_replicas_are_reachable_in_slot_order():
     sites, _, mcmc = two_site_run()
     replicas = mcmc.get_extra_fields(group_by_chain=True)["replicas"]
@@ -81,7 +82,8 @@ def test_warmup_tunes_each_chains_ladder():
 
 def test_inference_data_holds_tempering_statistics():
     _, _, mcmc = two_site_run()
-    idata = ps.to_inference_data(mcmc, include_spins=False)
+    idata = ps.to_inference_data(mcmc)
+    assert not {"spins", "units"} & set(idata.posterior)
     stats = idata.sample_stats
     assert "energy" not in stats
     for name in ("spins", "units"):
@@ -104,8 +106,14 @@ def test_log_partition_from_the_run_matches_exact():
     for name, model in sites.items():
         estimate = kernel.log_partition(mcmc, site=name)
         exact = ps.exact.log_partition(model)
-        assert estimate.standard_error < 0.05
-        assert abs(estimate.log_z - exact) < 3 * estimate.standard_error, (name, estimate, exact)
+        assert estimate.stderr < 0.05
+        assert abs(estimate.log_z - exact) < 3 * estimate.stderr, (name, estimate, exact)
+        assert str(estimate) == (
+            f"log Z = {estimate.log_z:.6g} ± {estimate.stderr:.3g} (stepping stones, "
+            f"ESS {estimate.effective_sample_size:.1f})"
+        )
+        with pytest.warns(DeprecationWarning, match="use .stderr"):
+            assert estimate.standard_error == estimate.stderr
 
 
 def test_tempering_summary():
@@ -121,6 +129,12 @@ def test_tempering_summary():
     predicted, limit = summary["predicted_round_trip_rate"], summary["round_trip_rate_limit"]
     assert np.all(predicted <= limit)
     assert np.all(summary["round_trip_rate"] < 1.3 * predicted)
+    text = str(summary)
+    assert "\n" not in text
+    assert text.startswith(f"{NUM_REPLICAS} replicas from beta 0 to 1.5, {NUM_CHAINS} chains: ")
+    assert f"swap acceptance {summary['swap_acceptance'].mean():.2f}" in text
+    assert f"suggests {summary['suggested_num_replicas']} replicas" in text
+    assert f"{int(summary['round_trips'].sum())} round trips" in text
     with pytest.raises(ValueError, match="several physsamp sites"):
         kernel.tempering_summary(mcmc)
 
@@ -217,6 +231,6 @@ def test_stepping_stone_agrees_with_ais_beyond_enumeration():
     stepping = kernel.log_partition(mcmc)
     ais = ps.infer.ais_log_partition(model, jax.random.key(9), num_betas=2000, num_runs=256,
                                      progress_bar=False)  # fmt: skip
-    combined = np.hypot(stepping.standard_error, ais.stderr)
+    combined = np.hypot(stepping.stderr, ais.stderr)
     assert combined < 0.2, f"estimates too noisy to compare: {stepping}, {ais}"
     assert abs(stepping.log_z - ais.log_z) < 4 * combined, (stepping, ais)

@@ -41,8 +41,10 @@ def test_inference_data_has_observables_and_cluster_statistics():
         numpyro.sample("spins", ps.Ising.lattice((8, 8), beta=BETA_CRITICAL))
 
     mcmc = run(SwendsenWang(model), num_samples=100)
-    idata = ps.to_inference_data(mcmc)
-    assert {"energy", "magnetization", "abs_magnetization", "spins"} <= set(idata.posterior)
+    idata = ps.to_inference_data(mcmc, configurations=True)
+    assert set(idata.posterior) == {"energy", "magnetization", "abs_magnetization"}
+    spins = mcmc.get_samples(group_by_chain=True)["spins"]
+    np.testing.assert_array_equal(idata.configurations["spins"], spins)
     assert INFO_FIELDS <= set(idata.sample_stats)
     assert "energy" not in idata.sample_stats  # ArviZ reads that slot as HMC energy
     clusters = idata.sample_stats["num_clusters"].values

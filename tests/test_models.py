@@ -280,3 +280,139 @@ def test_every_matrix_product_is_full_float32():
         precisions = dot_precisions(function, *args)
         assert precisions, f"{name}: no matrix product found"
         assert all(p == highest for p in precisions), f"{name}: {precisions}"
+
+
+# -- values outside the support: -inf / +inf, never a finite number ---------------------------
+def _support_cases():
+    rng = np.random.default_rng(8)
+    patterns = np.where(rng.random((2, 6)) < 0.5, -1, 1)
+    return {
+        "ising": (lambda v: ps.Ising(nx.cycle_graph(6), 0.7, 0.1, 0.5, validate_args=v),
+                  [[1, 0, 1, -1, 1, 1], [1, 2, 1, 1, -1, 1], [1, 1, 1, 1, 1, 0.5]], [1, -1] * 3),
+        "lattice": (lambda v: ps.Ising.lattice((2, 3), beta=0.5, periodic=False, validate_args=v),
+                    [[1, 0, 1, -1, 1, 1], [-2, 1, 1, 1, 1, 1]], [1, -1] * 3),
+        "boltzmann": (lambda v: ps.BoltzmannMachine(nx.cycle_graph(6), 0.3, -0.2, validate_args=v),
+                      [[1, -1, 1, 0, 0, 0], [0.5, 1, 0, 0, 1, 1], [2, 0, 0, 0, 0, 0]], [1, 0] * 3),
+        "rbm": (lambda v: ps.RBM(rng.normal(size=(6, 3)), 0.1, -0.1, 0.8, validate_args=v),
+                [[1, -1, 1, 0, 0, 0], [0.5, 1, 0, 0, 1, 1]], [0, 1] * 3),
+        "hopfield": (lambda v: ps.Hopfield.from_patterns(patterns, 0.5, validate_args=v),
+                     [[1, 0, 1, -1, 1, 1], [1, 1, 1, 1, 3, 1]], [1, -1] * 3),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ising", "lattice", "boltzmann", "rbm", "hopfield"])
+def test_out_of_support_values_give_infinities_under_jit_and_vmap(name):
+    build, bad, good = _support_cases()[name]
+    values = jnp.asarray([*bad, good], jnp.float32)
+    for validate in (True, False):
+        model = build(validate)
+        expected_log_prob = float(model.unnormalized_log_prob(jnp.asarray(good, jnp.float32)))
+        for transform in (jax.jit, jax.vmap):
+            log_prob = np.asarray(transform(model.log_prob)(values))
+            energy = np.asarray(transform(model.energy)(values))
+            assert np.all(log_prob[:-1] == -np.inf), (transform, log_prob)
+            assert np.all(energy[:-1] == np.inf), (transform, energy)
+            assert log_prob[-1] == pytest.approx(expected_log_prob, rel=1e-6)
+            assert np.isfinite(energy[-1])
+    unvalidated = build(False)
+    assert np.all(np.asarray(unvalidated.log_prob(values[:-1])) == -np.inf)
+    assert np.all(np.asarray(unvalidated.energy(values[:-1])) == np.inf)
+    # the exact distribution follows the same convention
+    normalized = ps.exact.normalized(unvalidated)
+    assert np.all(np.asarray(jax.jit(normalized.log_prob)(values))[:-1] == -np.inf)
+
+
+def test_out_of_support_check_leaves_valid_values_and_shapes_alone():
+    model = random_ising(8, 0.5, seed=9)
+    x = model.uniform_configuration(jax.random.key(0), (5,))
+    np.testing.assert_array_equal(model.log_prob(x), model.unnormalized_log_prob(x))
+    np.testing.assert_array_equal(model.energy(x), model.unchecked_energy(x))
+    with pytest.raises(ValueError, match="8 sites, got values of shape"):
+        jax.jit(model.log_prob)(jnp.ones(7, jnp.int8))  # a gather would clamp the index silently
+    with pytest.raises(ValueError, match="8 sites"):
+        jax.jit(model.energy)(jnp.ones((2, 9), jnp.int8))
+
+
+def test_exact_state_index_refuses_values_outside_the_support():
+    model = ps.Ising(nx.path_graph(3))
+    with pytest.raises(ValueError, match="outside the support"):
+        ps.exact.state_index(model, [[1, 0, 1]])
+
+
+# -- couplings and fields as dicts; messages that name the item -------------------------------
+def test_couplings_and_fields_as_dicts_match_arrays():
+    graph = nx.relabel_nodes(nx.cycle_graph(4), {i: f"n{i}" for i in range(4)})
+    values = {("n0", "n1"): 0.5, ("n2", "n1"): -1.0, ("n2", "n3"): 2.0, ("n0", "n3"): 0.25}
+    fields = {"n3": 0.1, "n0": 0.2, "n1": 0.3, "n2": 0.4}
+    model = ps.Ising(graph, coupling=values, field=fields)
+    aligned = [values.get((u, v), values.get((v, u))) for u, v in graph.edges]
+    reference = ps.Ising(graph, coupling=aligned, field=[fields[n] for n in graph.nodes])
+    np.testing.assert_array_equal(model.edge_couplings, reference.edge_couplings)
+    np.testing.assert_array_equal(model.field, reference.field)
+    machine = ps.BoltzmannMachine(graph, weight=values, bias=fields)
+    np.testing.assert_array_equal(machine.weights, reference.edge_couplings)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: ps.Ising(nx.path_graph(3), coupling={(0, 1): 0.5}), ValueError,
+         r"coupling dict has no value for edge \(1, 2\)"),
+        (lambda: ps.Ising(nx.path_graph(3), coupling={(0, 1): 1, (1, 2): 1, (0, 2): 1}),
+         ValueError, r"value for \(0, 2\), not an edge"),
+        (lambda: ps.Ising(nx.path_graph(3), coupling={(0, 1): 1, (1, 0): 2, (1, 2): 1}),
+         ValueError, r"gives edge \(0, 1\) twice"),
+        (lambda: ps.Ising(nx.path_graph(3), coupling={(0, 1): "strong", (1, 2): 1}), TypeError,
+         r"coupling of edge \(0, 1\) must be a number, got 'strong'"),
+        (lambda: ps.Ising(nx.path_graph(3), coupling={(0, 1): np.inf, (1, 2): 1}), ValueError,
+         r"coupling of edge \(0, 1\) is not finite"),
+        (lambda: ps.BoltzmannMachine(nx.path_graph(3), bias={0: 1.0, 1: 0.0}), ValueError,
+         "bias dict has no value for node 2"),
+        (lambda: ps.Ising(nx.path_graph(2), field={0: 1, 1: 2, "x": 3}), ValueError,
+         "value for 'x', not a node"),
+        (lambda: ps.Ising.lattice((4, 4), coupling={(0, 1): 1.0}), TypeError,
+         r"coupling is a dict.*networkx graph"),
+        (lambda: ps.RBM(np.ones((2, 2)), visible_bias={0: 1.0}), TypeError,
+         "visible bias is a dict"),
+        (lambda: ps.Ising(_with_edge_attribute("J", "strong"), coupling="J"), TypeError,
+         r"edge \(1, 2\) has a non-numeric 'J' attribute 'strong'"),
+        (lambda: ps.Ising(_with_edge_attribute("J", "0.5"), coupling="J"), TypeError,
+         r"edge \(1, 2\) has a non-numeric 'J' attribute '0.5'"),
+        (lambda: ps.Ising(_with_edge_attribute("J", np.nan), coupling="J"), ValueError,
+         r"edge \(1, 2\) has a non-finite 'J' attribute"),
+        (lambda: ps.Ising(_with_node_attribute("h", [1.0]), field="h"), TypeError,
+         r"node 2 has a non-numeric 'h' attribute \[1.0\]"),
+        (lambda: ps.Ising(nx.path_graph(3), coupling="0.5"), ValueError,
+         r"no attribute '0.5'.*pass 0.5, not '0.5'"),
+        (lambda: ps.Ising.lattice((4, 4), coupling="1.0"), TypeError,
+         "coupling must be numeric, got '1.0'"),
+        (lambda: ps.Ising(nx.path_graph(3), field=["1", "0", "1"]), TypeError,
+         "field must be numeric"),
+        (lambda: ps.RBM("weights"), TypeError, "weight matrix must be numeric"),
+        (lambda: ps.Ising(nx.path_graph(3), beta="0.4"), TypeError,
+         "beta must be a number, got the string '0.4'"),
+        (lambda: ps.Ising.lattice((4, 4)).with_beta("0.4"), TypeError, "beta must be a number"),
+        (lambda: ps.RBM(np.ones((2, 2)), beta="1"), TypeError, "beta must be a number"),
+        (lambda: ps.Ising(nx.path_graph(3), beta=None), TypeError,
+         "beta must be a number, got None"),
+        (lambda: ps.Ising(nx.path_graph(3), beta=1j), TypeError, "beta must be a number"),
+        (lambda: ps.Ising(nx.path_graph(3), beta=np.inf), ValueError, "beta must be finite"),
+        (lambda: ps.Ising(nx.path_graph(3), beta=-0.1), ValueError, "beta must be non-negative"),
+        (lambda: ps.Ising(nx.path_graph(3), beta=[0.1, 0.2]), ValueError, "beta must be a scalar"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_the_item(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def _with_edge_attribute(name, last_value):
+    graph = nx.path_graph(3)
+    nx.set_edge_attributes(graph, {(0, 1): 1.0, (1, 2): last_value}, name)
+    return graph
+
+
+def _with_node_attribute(name, last_value):
+    graph = nx.path_graph(3)
+    nx.set_node_attributes(graph, {0: 1.0, 1: 0.0, 2: last_value}, name)
+    return graph

@@ -15,9 +15,12 @@ from physsamp.infer.ais import (
 )
 from physsamp.infer.block_gibbs import BlockGibbs
 from physsamp.infer.exchange import Exchange, ExchangeState
-from physsamp.infer.parallel_tempering import ParallelTempering
+from physsamp.infer.parallel_tempering import ParallelTempering, TemperingSummary
 from physsamp.infer.swendsen_wang import SwendsenWang
-from physsamp.kernels.parallel_tempering import stepping_stone_log_partition
+from physsamp.kernels.parallel_tempering import (
+    SteppingStoneEstimate,
+    stepping_stone_log_partition,
+)
 
 __all__ = [
     "AISBounds",
@@ -29,7 +32,9 @@ __all__ = [
     "PhysicsKernel",
     "PhysicsState",
     "RBMLogLikelihood",
+    "SteppingStoneEstimate",
     "SwendsenWang",
+    "TemperingSummary",
     "ais_bounds",
     "ais_log_partition",
     "ais_log_z_vs_num_betas",

@@ -139,14 +139,15 @@ class PhysicsKernel(ModelKernel):
 
     Each step samples every physsamp site the kernel owns from its conditional given every
     other site: the site's own model (at the current values of its parameters) tilted by the
-    sites that depend on it (see :mod:`physsamp.infer._conditional`). The kernel is also a
+    sites that depend on it (see ``physsamp.infer._conditional``). The kernel is also a
     block of ``numpyro.infer.Gibbs``, beside NUTS or any other kernel for the other sites.
 
     Subclasses give ``kernel_init(position, model)``, ``kernel_step(rng_key, state, model)``
     and ``kernel_position(state)``.
     """
 
-    #: parallel tempering keeps a ladder across steps: its sites' parameters must be fixed
+    #: whether the sites' parameters must be fixed (parallel tempering keeps a ladder across
+    #: steps)
     fixed_parameters = False
 
     def __init__(self, model: Callable):
@@ -171,7 +172,7 @@ class PhysicsKernel(ModelKernel):
 
     @property
     def plans(self) -> dict[str, SitePlan]:
-        """Per physsamp site: its model and the sites folded into its conditional."""
+        """Per physsamp site, its model and the sites folded into its conditional."""
         if self._plans is None:
             raise RuntimeError("the kernel has not been initialised by MCMC.run yet")
         return self._plans
@@ -262,7 +263,9 @@ class PhysicsKernel(ModelKernel):
         constant (``beta * E`` summed over the sites when nothing depends on them)."""
         total = jnp.zeros((), jnp.float32)
         for name in self.plans:
-            total = total - self.conditional(name, z, model_args, model_kwargs).log_prob(z[name])
+            # Kernel states are always in the support: the unchecked density suffices.
+            conditional = self.conditional(name, z, model_args, model_kwargs)
+            total = total - conditional.unnormalized_log_prob(z[name])
         return total
 
     def get_diagnostics_str(self, state) -> str:

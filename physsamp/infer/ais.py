@@ -178,6 +178,18 @@ class AISBounds(NamedTuple):
         (in expectation); a gap much wider than the standard errors means too few betas."""
         return self.upper.log_z - self.lower.log_z
 
+    def __str__(self) -> str:
+        lower, upper = self.lower, self.upper
+        text = (
+            f"{lower.log_z:.6g} ± {lower.stderr:.3g} <= log Z <= {upper.log_z:.6g} ± "
+            f"{upper.stderr:.3g} (forward and reverse AIS, gap {self.gap:.3g}, "
+            f"{lower.num_runs} + {upper.num_runs} runs, {lower.num_betas} betas)"
+        )
+        for result in (lower, upper):
+            if result.warning:
+                text += f"\nwarning ({result.direction}): {result.warning}"
+        return text
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class RBMLogLikelihood:
@@ -327,14 +339,18 @@ def _check_runs(num_runs: int) -> int:
     return int(num_runs)
 
 
-def _low_ess_warning(ess: float, num_runs: int, log_weights: np.ndarray) -> str | None:
+def _low_ess_warning(
+    ess: float, num_runs: int, log_weights: np.ndarray, direction: str = "forward"
+) -> str | None:
     if ess >= max(0.1 * num_runs, min(num_runs, 10.0)):
         return None
     share = float(np.exp(log_weights.max() - np.logaddexp.reduce(log_weights)))
+    # Forward AIS is a stochastic lower bound on log Z, reverse AIS an upper bound.
+    bias = "underestimated" if direction == "forward" else "overestimated"
     return (
         f"low effective sample size of the weights: {ess:.1f} of {num_runs} runs (the largest "
         f"weight is {share:.0%} of the total). The standard error is unreliable and log Z is "
-        "probably underestimated: use more betas (num_betas) or more sweeps per beta."
+        f"probably {bias}: use more betas (num_betas) or more sweeps per beta."
     )
 
 
@@ -361,7 +377,7 @@ def _summarise(
     boot = (
         _bootstrap(bootstrap_key, out.log_weights, bootstrap) if bootstrap_key is not None else None
     )
-    warning = _low_ess_warning(ess, out.log_weights.size, out.log_weights)
+    warning = _low_ess_warning(ess, out.log_weights.size, out.log_weights, direction)
     if note:
         warning = note if warning is None else f"{note} {warning}"
     return AISResult(

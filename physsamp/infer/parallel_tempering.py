@@ -32,6 +32,7 @@ from physsamp.models.base import EnergyModel
 __all__ = [
     "ParallelTempering",
     "ParallelTemperingMCMCState",
+    "TemperingSummary",
     "TemperingTrace",
     "adapt_ladder",
     "stepping_stone_log_partition",
@@ -54,6 +55,24 @@ class TemperingTrace(NamedTuple):
     energy: Float[Array, " replicas"]
     log_weight: Float[Array, " pairs"]
     swap_acceptance: Float[Array, " pairs"]
+
+
+class TemperingSummary(dict):
+    """The ladder diagnostics of :meth:`ParallelTempering.tempering_summary`: a dict of
+    per-chain arrays that prints as one line of averages over the chains."""
+
+    def __str__(self) -> str:
+        betas = np.asarray(self["betas"])
+        acceptance = np.asarray(self["swap_acceptance"])
+        return (
+            f"{betas.shape[-1]} replicas from beta {betas[:, 0].min():.4g} to "
+            f"{betas[:, -1].max():.4g}, {betas.shape[0]} chains: swap acceptance "
+            f"{acceptance.mean():.2f} (lowest pair {acceptance.mean(axis=0).min():.2f}), "
+            f"barrier {np.mean(self['global_barrier']):.3g} (suggests "
+            f"{self['suggested_num_replicas']} replicas), {int(np.sum(self['round_trips']))} "
+            f"round trips ({np.mean(self['round_trip_rate']):.3g} per step; "
+            f"{np.mean(self['predicted_round_trip_rate']):.3g} with ideal local moves)"
+        )
 
 
 class ParallelTemperingMCMCState(NamedTuple):
@@ -131,7 +150,7 @@ class ParallelTempering(PhysicsKernel):
         (1000, 16)
         >>> estimate = kernel.log_partition(mcmc)  # log Z by stepping stones, with its error
         >>> exact = ps.exact.log_partition(ps.Ising.lattice((4, 4), beta=0.6))
-        >>> bool(abs(estimate.log_z - exact) < 4 * estimate.standard_error)
+        >>> bool(abs(estimate.log_z - exact) < 4 * estimate.stderr)
         True
     """
 
@@ -314,7 +333,7 @@ class ParallelTempering(PhysicsKernel):
         log_z0 = pt.reference_log_partition(self.sites[name])
         return pt.stepping_stone_from_log_weights(trace.log_weight, log_z0)
 
-    def tempering_summary(self, mcmc: Any, site: str | None = None) -> dict[str, Any]:
+    def tempering_summary(self, mcmc: Any, site: str | None = None) -> TemperingSummary:
         """Ladder diagnostics of the sampling draws, per chain: ``betas [chains, R]``,
         ``swap_acceptance [chains, R-1]`` (mean per pair), ``global_barrier [chains]``
         (:math:`\\Lambda = \\sum_k` mean rejection), ``suggested_num_replicas`` (about
@@ -323,7 +342,8 @@ class ParallelTempering(PhysicsKernel):
         ``predicted_round_trip_rate [chains]`` (what non-reversible PT would reach with ideal
         local exploration, :func:`~physsamp.kernels.parallel_tempering.round_trip_rate`) and
         ``round_trip_rate_limit [chains]`` (:math:`1/(2 + 2\\Lambda)`, its value for a
-        fine ladder; Syed et al. 2022)."""
+        fine ladder; Syed et al. 2022). Printed, a :class:`TemperingSummary` is one line of
+        averages over the chains."""
         name, trace = self._trace(mcmc, site)
         prefix = "" if len(self.sites) == 1 else f"{name}."
         stats = mcmc.get_extra_fields(group_by_chain=True)["stats"]
@@ -331,15 +351,17 @@ class ParallelTempering(PhysicsKernel):
         acceptance = trace.swap_acceptance.mean(axis=1)
         barrier = (1.0 - acceptance).sum(axis=-1)
         num_steps = trace.betas.shape[1] * int(getattr(mcmc, "thinning", 1))
-        return {
-            "betas": trace.betas[:, -1],
-            "swap_acceptance": acceptance,
-            "global_barrier": barrier,
-            "suggested_num_replicas": suggested_num_replicas(float(barrier.mean())),
-            "round_trips": trips,
-            "round_trip_rate": trips / num_steps,
-            "predicted_round_trip_rate": np.array(
-                [pt.round_trip_rate(1.0 - chain) for chain in acceptance]
-            ),
-            "round_trip_rate_limit": 1.0 / (2.0 + 2.0 * barrier),
-        }
+        return TemperingSummary(
+            {
+                "betas": trace.betas[:, -1],
+                "swap_acceptance": acceptance,
+                "global_barrier": barrier,
+                "suggested_num_replicas": suggested_num_replicas(float(barrier.mean())),
+                "round_trips": trips,
+                "round_trip_rate": trips / num_steps,
+                "predicted_round_trip_rate": np.array(
+                    [pt.round_trip_rate(1.0 - chain) for chain in acceptance]
+                ),
+                "round_trip_rate_limit": 1.0 / (2.0 + 2.0 * barrier),
+            }
+        )

@@ -142,8 +142,9 @@ class TemperaturePath(NamedTuple):
     def log_weight_increment(self, x: Array, t_from: Array | float, t_to: Array | float) -> Array:
         r""":math:`\log f_{t_{to}}(x) - \log f_{t_{from}}(x)`."""
         if isinstance(self.target, PairwiseModel):
-            return (t_to - t_from) * self.target.log_prob(x)
-        return self.model_at(t_to).log_prob(x) - self.model_at(t_from).log_prob(x)
+            return (t_to - t_from) * self.target.unnormalized_log_prob(x)
+        to, start = self.model_at(t_to), self.model_at(t_from)
+        return to.unnormalized_log_prob(x) - start.unnormalized_log_prob(x)
 
     def base_sample(self, rng_key: jax.Array, sample_shape: tuple[int, ...] = ()) -> Array:
         """Exact samples of the base (uniform) distribution."""
@@ -452,7 +453,7 @@ def _layer_round_keys(step_key: jax.Array, sweeps: int) -> Array:
 
 class LatticeAnnealState(NamedTuple):
     """The batched lattice transition's state: all runs in the packed checkerboard form of
-    :func:`physsamp.kernels.block_gibbs.pack_runs` (two ``int8 [*packed, runs]`` arrays);
+    ``physsamp.kernels.block_gibbs.pack_runs`` (two ``int8 [*packed, runs]`` arrays);
     :func:`positions` unpacks them."""
 
     first: Array
@@ -472,7 +473,7 @@ def build_lattice_kernel(num_sweeps: int = 1) -> BatchStep:
     packed checkerboard with the runs along the innermost axis, each run's chain the same bit
     for bit as that of :func:`build_kernel` applied to ``block_gibbs.build_kernel(num_sweeps)``
     from the same key. The energy for the increment comes from the neighbour sums of the
-    first half-sweep (see :func:`physsamp.kernels.block_gibbs.packed_sweeps`), and the state
+    first half-sweep (see ``physsamp.kernels.block_gibbs.packed_sweeps``), and the state
     stays packed between steps."""
     if num_sweeps < 1:
         raise ValueError(f"num_sweeps must be >= 1, got {num_sweeps}")

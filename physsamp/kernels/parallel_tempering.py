@@ -60,6 +60,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
@@ -166,12 +167,29 @@ class ParallelTemperingInfo(NamedTuple):
 
 
 class SteppingStoneEstimate(NamedTuple):
-    """``log_z`` with its ``standard_error`` (delta method, autocorrelation-aware) and the
-    ``effective_sample_size`` of the linearised estimator (summed over chains)."""
+    """``log_z`` with its standard error ``stderr`` (delta method, autocorrelation-aware) and
+    the ``effective_sample_size`` of the linearised estimator (summed over chains). Prints as
+    one line."""
 
     log_z: float
-    standard_error: float
+    stderr: float
     effective_sample_size: float
+
+    @property
+    def standard_error(self) -> float:
+        """Deprecated: :attr:`stderr`, the name every physsamp result uses."""
+        warnings.warn(
+            "SteppingStoneEstimate.standard_error is deprecated; use .stderr",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.stderr
+
+    def __str__(self) -> str:
+        return (
+            f"log Z = {self.log_z:.6g} ± {self.stderr:.3g} (stepping stones, "
+            f"ESS {self.effective_sample_size:.1f})"
+        )
 
 
 # -- ladders ---------------------------------------------------------------------------------
@@ -395,13 +413,13 @@ def _log_densities(model: EnergyModel, positions: Array, own: Array, below: Arra
     of the slots below and above it (replica order)."""
     if isinstance(model, PairwiseModel):
         # -beta * E(x): one energy evaluation serves every temperature.
-        energy = model.energy(positions)
+        energy = model.unchecked_energy(positions)  # replicas never leave the support
         return energy, -own * energy, -below * energy, -above * energy
 
     def at(beta, x):
-        return model.with_beta(beta).log_prob(x)
+        return model.with_beta(beta).unnormalized_log_prob(x)
 
-    energy = jax.vmap(lambda beta, x: model.with_beta(beta).energy(x))(own, positions)
+    energy = jax.vmap(lambda beta, x: model.with_beta(beta).unchecked_energy(x))(own, positions)
     return (
         energy,
         jax.vmap(at)(own, positions),
@@ -573,7 +591,7 @@ def stepping_stone_from_log_weights(log_weights: ArrayLike, log_z0: float) -> St
     num_chains = len(estimates)
     return SteppingStoneEstimate(
         log_z=float(log_z0) + float(np.mean(estimates)),
-        standard_error=float(np.sqrt(np.sum(variances)) / num_chains),
+        stderr=float(np.sqrt(np.sum(variances)) / num_chains),
         effective_sample_size=float(np.sum(sizes)),
     )
 

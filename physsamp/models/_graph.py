@@ -6,7 +6,9 @@ nodes or edges except where networkx hands its data over (a single pass through 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import itertools
+import numbers
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -61,38 +63,139 @@ def edges_of_graph(graph: Any) -> tuple[list[Hashable], np.ndarray]:
     return nodes, edges
 
 
-def edge_values(graph: Any, value: Any, num_edges: int, what: str) -> np.ndarray:
-    """Couplings per edge from a number, an array aligned with ``graph.edges`` or the name of
-    an edge attribute."""
+def edge_values(graph: Any, value: Any, num_edges: int, what: str) -> Any:
+    """Values per edge from a number, an array aligned with ``graph.edges``, a dict from edge
+    ``(u, v)`` (either order) to value, or the name of an edge attribute."""
     if isinstance(value, str):
-        values = np.fromiter(
-            (data.get(value, np.nan) for _, _, data in graph.edges(data=True)),
-            dtype=np.float64,
-            count=num_edges,
-        )
-        missing = np.flatnonzero(np.isnan(values))
-        if missing.size:
-            u, v = list(graph.edges())[missing[0]]
-            raise ValueError(f"edge ({u!r}, {v!r}) has no attribute {value!r} for the {what}")
-        return values
+        items = [data.get(value) for _, _, data in graph.edges(data=True)]
+        return _attribute_values(items, value, what, lambda i: _edge_name(graph, i), "an edge")
+    if isinstance(value, Mapping):
+        return _edge_dict_values(graph, value, what)
     return per_item(value, num_edges, what, "edges")
 
 
-def node_values(graph: Any, value: Any, num_nodes: int, what: str) -> np.ndarray:
-    """Values per node from a number, an array aligned with ``graph.nodes`` or the name of a
-    node attribute."""
+def node_values(graph: Any, value: Any, num_nodes: int, what: str) -> Any:
+    """Values per node from a number, an array aligned with ``graph.nodes``, a dict from node
+    to value, or the name of a node attribute."""
     if isinstance(value, str):
-        values = np.fromiter(
-            (data.get(value, np.nan) for _, data in graph.nodes(data=True)),
-            dtype=np.float64,
-            count=num_nodes,
-        )
-        missing = np.flatnonzero(np.isnan(values))
-        if missing.size:
-            node = list(graph.nodes)[missing[0]]
-            raise ValueError(f"node {node!r} has no attribute {value!r} for the {what}")
-        return values
+        items = [data.get(value) for _, data in graph.nodes(data=True)]
+        return _attribute_values(items, value, what, lambda i: _node_name(graph, i), "a node")
+    if isinstance(value, Mapping):
+        nodes = list(graph.nodes)
+        missing = next((node for node in nodes if node not in value), _NONE)
+        if missing is not _NONE:
+            raise ValueError(
+                f"the {what} dict has no value for node {missing!r}; give one value per node "
+                f"of the graph, or a number for all of them"
+            )
+        if len(value) != len(nodes):
+            stranger = next(key for key in value if key not in graph)
+            raise ValueError(
+                f"the {what} dict has a value for {stranger!r}, not a node of the graph"
+            )
+        return _item_values([value[node] for node in nodes], what, lambda i: f"node {nodes[i]!r}")
     return per_item(value, num_nodes, what, "nodes")
+
+
+#: a marker for "nothing found" where None could be a node label
+_NONE = object()
+
+
+def _edge_name(graph: Any, position: int) -> str:
+    u, v = next(itertools.islice(graph.edges(), position, None))
+    return f"edge ({u!r}, {v!r})"
+
+
+def _node_name(graph: Any, position: int) -> str:
+    return f"node {next(itertools.islice(graph.nodes, position, None))!r}"
+
+
+def _edge_dict_values(graph: Any, mapping: Mapping, what: str) -> Any:
+    """One value per edge of ``graph`` from a dict keyed by ``(u, v)`` in either order."""
+    values, used = [], 0
+    for u, v in graph.edges():
+        forward, backward = (u, v) in mapping, (v, u) in mapping
+        if not (forward or backward):
+            raise ValueError(
+                f"the {what} dict has no value for edge ({u!r}, {v!r}); give one value per edge "
+                f"of the graph, keyed (u, v) in either order, or a number for all of them"
+            )
+        if forward and backward:
+            raise ValueError(
+                f"the {what} dict gives edge ({u!r}, {v!r}) twice, as ({u!r}, {v!r}) and "
+                f"({v!r}, {u!r}); keep one"
+            )
+        values.append(mapping[(u, v)] if forward else mapping[(v, u)])
+        used += 1
+    if used != len(mapping):
+        stranger = next(key for key in mapping if not _is_edge(graph, key))
+        raise ValueError(f"the {what} dict has a value for {stranger!r}, not an edge of the graph")
+    return _item_values(values, what, lambda i: _edge_name(graph, i))
+
+
+def _is_edge(graph: Any, key: Any) -> bool:
+    return isinstance(key, tuple) and len(key) == 2 and graph.has_edge(*key)
+
+
+def _item_values(values: list, what: str, name_of: Callable[[int], str]) -> Any:
+    """A list of numbers (or traced scalars), one per item, as one array; a message naming the
+    item when one is not a finite real number."""
+    if any(is_traced(item) for item in values):
+        return jnp.stack([jnp.asarray(item, jnp.float32).reshape(()) for item in values])
+    bad = next((i for i, item in enumerate(values) if not _is_real_number(item)), None)
+    if bad is not None:
+        raise TypeError(f"the {what} of {name_of(bad)} must be a number, got {values[bad]!r}")
+    array = np.array([float(item) for item in values], dtype=np.float64)
+    not_finite = np.flatnonzero(~np.isfinite(array))
+    if not_finite.size:
+        i = not_finite[0]
+        raise ValueError(f"the {what} of {name_of(i)} is not finite: {array[i]}")
+    return array
+
+
+def _attribute_values(
+    items: list, attribute: str, what: str, name_of: Callable[[int], str], kind: str
+) -> np.ndarray:
+    """The values of an attribute (``None`` where an item lacks it) as float64, with messages
+    naming the item and the attribute."""
+    missing = next((i for i, item in enumerate(items) if item is None), None)
+    if missing is not None:
+        hint = ""
+        if _looks_numeric(attribute):
+            hint = (
+                f" (a string names {kind} attribute; for the number, pass {attribute}, "
+                f"not {attribute!r})"
+            )
+        raise ValueError(f"{name_of(missing)} has no attribute {attribute!r} for the {what}{hint}")
+    bad = next((i for i, item in enumerate(items) if not _is_real_number(item)), None)
+    if bad is not None:
+        raise TypeError(
+            f"{name_of(bad)} has a non-numeric {attribute!r} attribute {items[bad]!r}; the "
+            f"{what} must be a number"
+        )
+    array = np.array([float(item) for item in items], dtype=np.float64)
+    not_finite = np.flatnonzero(~np.isfinite(array))
+    if not_finite.size:
+        i = not_finite[0]
+        raise ValueError(f"{name_of(i)} has a non-finite {attribute!r} attribute: {array[i]}")
+    return array
+
+
+def _is_real_number(value: Any) -> bool:
+    """A real scalar: a Python or numpy number, or a 0-d numeric array; not a string, not a
+    complex number."""
+    if isinstance(value, numbers.Real):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and np.ndim(value) == 0 and np.dtype(dtype).kind in "biuf"
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def per_item(value: Any, count: int, what: str, items: str) -> Any:
@@ -108,7 +211,7 @@ def per_item(value: Any, count: int, what: str, items: str) -> Any:
                 f"give a number or an array of shape ({count},)"
             )
         return traced
-    array = _float_array(value, what)
+    array = float_array(value, what)
     if array.ndim == 0:
         array = np.full(count, float(array))
     elif array.shape != (count,):
@@ -120,12 +223,29 @@ def per_item(value: Any, count: int, what: str, items: str) -> Any:
     return array
 
 
-def _float_array(value: Any, what: str) -> np.ndarray:
-    """``value`` as float64, with a message naming ``what`` when it is not numeric."""
+def float_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as float64, with a message naming ``what`` when it is not numeric (strings
+    are refused even when they spell a number: ``"0.5"`` is more likely a mistake)."""
+    if isinstance(value, Mapping):
+        raise TypeError(
+            f"the {what} is a dict, which only a model built from a networkx graph takes (keyed "
+            "by node or by edge (u, v), e.g. ps.Ising(graph, coupling={(u, v): value, ...})); "
+            "here give a number or an array"
+        )
     try:
-        return np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)
+        if array.dtype.kind in "USc" or (
+            array.dtype.kind == "O" and any(not _is_real_number(item) for item in array.flat)
+        ):
+            raise TypeError(f"not real numbers: {array.dtype}")
+        return np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"the {what} must be numeric, got {value!r}") from error
+        raise TypeError(f"the {what} must be numeric, got {_short(value)}") from error
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_finite(array: Any, what: str) -> None:

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 from numpyro.distributions import Distribution, constraints
 
 
@@ -74,7 +74,13 @@ def check_beta(beta: Any) -> jax.Array:
         return beta
     if isinstance(beta, str | bytes):
         raise TypeError(f"beta must be a number, got the string {beta!r}")
-    value = np.asarray(beta, dtype=np.float64)
+    try:
+        value = np.asarray(beta)
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"not a real number: {value.dtype}")
+        value = value.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"beta must be a number, got {beta!r}") from error
     if value.shape != ():
         raise ValueError(f"beta must be a scalar, got an array of shape {value.shape}")
     if not np.isfinite(value):
@@ -108,8 +114,38 @@ class EnergyModel(Distribution):
 
     # -- physics -------------------------------------------------------------------------------
     def energy(self, x: ArrayLike) -> Float[Array, "..."]:
-        """The energy of configurations ``x [..., num_sites]``."""
+        r"""The energy of configurations ``x [..., num_sites]``.
+
+        A configuration with a unit outside :attr:`unit_values` (a 0 among Ising spins, a 0.5
+        among binary units) has energy ``+inf``, the energy of a state of probability zero
+        (:math:`e^{-\beta E} = 0`), also under ``jax.jit`` and ``jax.vmap`` where the values
+        cannot be looked at; a last axis of the wrong length raises ``ValueError``."""
+        values = self._with_sites(x)
+        return jnp.where(self.in_support(values), self.unchecked_energy(values), jnp.inf)
+
+    def unchecked_energy(self, x: ArrayLike) -> Float[Array, "..."]:
+        """:meth:`energy` without the support test, for callers whose configurations are valid
+        by construction (a kernel's own states); a value outside the support gives a finite
+        number that means nothing."""
         raise NotImplementedError
+
+    def in_support(self, x: ArrayLike) -> Bool[Array, "..."]:
+        """Whether every unit of each configuration ``x [..., num_sites]`` is one of
+        :attr:`unit_values` (traceable: an elementwise test)."""
+        values = jnp.asarray(x)
+        down, up = self.unit_values
+        return jnp.all((values == down) | (values == up), axis=-1)
+
+    def _with_sites(self, x: ArrayLike) -> Array:
+        """``x`` as an array, after checking that its last axis has one entry per site (shapes
+        are known while tracing, so this holds under ``jit`` too)."""
+        values = jnp.asarray(x)
+        if values.shape[-1:] != (self.num_sites,):
+            raise ValueError(
+                f"{type(self).__name__} has {self.num_sites} sites, got values of shape "
+                f"{values.shape}"
+            )
+        return values
 
     def tilted(self, log_field: ArrayLike):
         r"""The model times :math:`e^{\sum_i \phi_i x_i}` for ``log_field`` :math:`\phi`
@@ -155,6 +191,11 @@ class EnergyModel(Distribution):
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         """Unnormalised log density ``-beta * energy(value)`` (no partition function).
 
+        A configuration outside the support gets ``-inf``, NumPyro's convention, whether or
+        not ``validate_args`` is set and also under ``jax.jit`` and ``jax.vmap``; with
+        ``validate_args`` (NumPyro's default) a concrete one raises ``ValueError`` naming the
+        first bad unit instead.
+
         Raises ``ValueError`` when a gradient is being taken with respect to the model's
         parameters (NUTS, HMC, SVI on a random beta, coupling or field): the missing log
         partition function depends on them, so such a posterior would be silently wrong. Use
@@ -163,11 +204,13 @@ class EnergyModel(Distribution):
         if self._validate_args:
             self.check_values(value)
         self.refuse_differentiated_parameters()
-        return self.unnormalized_log_prob(value)
+        values = self._with_sites(value)
+        return jnp.where(self.in_support(values), self.unnormalized_log_prob(values), -jnp.inf)
 
     def unnormalized_log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        """``-beta * energy(value)``, without checks (differentiable in the parameters)."""
-        return -self.beta * self.energy(value)
+        """``-beta * energy(value)``, without checks (differentiable in the parameters; a
+        value outside the support gives a finite number that means nothing)."""
+        return -self.beta * self.unchecked_energy(value)
 
     #: names of the pytree fields that are parameters (checked by ``log_prob``)
     parameter_fields: ClassVar[tuple[str, ...]] = ("beta",)

@@ -172,7 +172,7 @@ class PairwiseModel(EnergyModel):
         field: Any = 0.0,
         beta: Any = 1.0,
     ):
-        """A starting point for training: one coupling per edge drawn from
+        r"""A starting point for training: one coupling per edge drawn from
         :math:`N(0, \text{scale}^2)`, the given field (bias). ``graph`` is a networkx graph or
         a number of units (the complete graph: every pair coupled).
 
@@ -202,8 +202,9 @@ class PairwiseModel(EnergyModel):
     def num_colors(self) -> int:
         return len(self.blocks)
 
-    def energy(self, x: ArrayLike) -> Float[Array, "..."]:
-        """The energy of configurations ``x [..., num_sites]`` (stencil on lattices)."""
+    def unchecked_energy(self, x: ArrayLike) -> Float[Array, "..."]:
+        """The energy of configurations ``x [..., num_sites]`` (stencil on lattices), without
+        the support test of :meth:`~physsamp.models.base.EnergyModel.energy`."""
         values = jnp.asarray(x).astype(jnp.float32)
         if self.lattice_shape is not None:
             return self._stencil_energy(values)
@@ -274,7 +275,9 @@ def _lattice(shape: Sequence[int], coupling: Any, periodic: bool) -> tuple:
     dims = len(shape)
     traced = _graph.is_traced(coupling)
     xp = jnp if traced else np
-    couplings = jnp.asarray(coupling, jnp.float32) if traced else np.asarray(coupling, np.float64)
+    couplings = (
+        jnp.asarray(coupling, jnp.float32) if traced else _graph.float_array(coupling, "coupling")
+    )
     if couplings.ndim == 0:
         couplings = xp.broadcast_to(couplings, (dims, *shape))
     elif couplings.shape == (dims,):
@@ -302,7 +305,7 @@ def _matrix(matrix: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
             "matrix must be concrete; for random couplings, build the model from a networkx "
             "graph with one value per edge (e.g. coupling=values aligned with graph.edges)"
         )
-    weights = np.asarray(matrix, dtype=np.float64)
+    weights = _graph.float_array(matrix, f"{what} matrix")
     if weights.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] == 0:
         raise ValueError(f"the {what} matrix must be square and non-empty, got {weights.shape}")
     _graph.check_finite(weights, f"{what} matrix")
@@ -397,7 +400,7 @@ class Ising(PairwiseModel):
         shape, bonds, bipartite, edges, edge_couplings, nodes, uniform_coupling = _lattice(
             shape, coupling, periodic
         )
-        fields = field if _graph.is_traced(field) else np.asarray(field, dtype=np.float64)
+        fields = field if _graph.is_traced(field) else _graph.float_array(field, "field")
         if fields.shape == shape:
             fields = fields.ravel()
         uniform_field = field if _graph.is_traced(field) and np.ndim(field) == 0 else None

@@ -54,7 +54,11 @@ class RBM(EnergyModel):
         validate_args: bool | None = None,
     ):
         traced = _graph.is_traced(weights)
-        matrix = jnp.asarray(weights, jnp.float32) if traced else np.asarray(weights, np.float64)
+        matrix = (
+            jnp.asarray(weights, jnp.float32)
+            if traced
+            else _graph.float_array(weights, "weight matrix")
+        )
         if matrix.ndim != 2 or 0 in matrix.shape:
             raise ValueError(
                 f"RBM weights must be a non-empty [num_visible, num_hidden] matrix, got shape "
@@ -82,7 +86,7 @@ class RBM(EnergyModel):
         hidden_bias: Any = 0.0,
         beta: Any = 1.0,
     ) -> RBM:
-        """A starting point for training: weights drawn from :math:`N(0, \text{scale}^2)`
+        r"""A starting point for training: weights drawn from :math:`N(0, \text{scale}^2)`
         (Hinton, *A practical guide to training restricted Boltzmann machines*, 2010, uses
         scale 0.01), the given biases.
 
@@ -130,11 +134,9 @@ class RBM(EnergyModel):
         )
 
     def log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
-        """Unnormalised :math:`-\\beta F(v)` (no partition function)."""
-        if self._validate_args:
-            self.check_values(value)
-        self.refuse_differentiated_parameters()
-        return self.unnormalized_log_prob(value)
+        """Unnormalised :math:`-\\beta F(v)` (no partition function); ``-inf`` for visible
+        units outside {0, 1} (see :meth:`~physsamp.models.base.EnergyModel.log_prob`)."""
+        return super().log_prob(value)
 
     def unnormalized_log_prob(self, value: ArrayLike) -> Float[Array, "..."]:
         """:math:`-\\beta F(v)` without checks (differentiable in the parameters)."""
@@ -143,7 +145,12 @@ class RBM(EnergyModel):
         return self.beta * matmul(v, self.visible_bias) + jax.nn.softplus(hidden_input).sum(-1)
 
     def energy(self, x: ArrayLike) -> Float[Array, "..."]:
-        """The free energy :math:`F(v) = -\\log p^*(v) / \\beta` (needs beta > 0)."""
+        """The free energy :math:`F(v) = -\\log p^*(v) / \\beta` (needs beta > 0); ``+inf``
+        for visible units outside {0, 1}."""
+        return super().energy(x)
+
+    def unchecked_energy(self, x: ArrayLike) -> Float[Array, "..."]:
+        """:meth:`energy` without the support test."""
         return -self.unnormalized_log_prob(x) / self.beta
 
     def hidden_given_visible(self, visible: ArrayLike) -> Float[Array, "... hidden"]:

@@ -86,7 +86,8 @@ class TrainState(NamedTuple):
     ``parameters``: the model's trainable arrays (an RBM's ``weights``, ``visible_bias`` and
     ``hidden_bias``; a pairwise model's ``couplings``, one per edge, and ``field``);
     ``optimizer_state``: the optax state; ``chains``: the persistent negative chains ("pcd":
-    an RBM's visible units ``[chains, visible]`` or block Gibbs states, "pt-pcd": parallel-tempering states, one per chain; empty otherwise);
+    an RBM's visible units ``[chains, visible]`` or block Gibbs states; "pt-pcd":
+    parallel-tempering states, one per chain; empty otherwise);
     ``clamped``: a Boltzmann machine's hidden units for every data row (``[rows, hidden]``);
     ``offsets``: the centred gradient's visible offset (the data mean) and hidden offset (a
     running mean of the hidden activations), empty arrays when not centring;
