@@ -330,6 +330,7 @@ def test_models_build_with_traced_parameters():
         jax.jit(lambda w: ps.Ising.from_matrix(w).num_sites)(np.eye(3))
 
 
+@pytest.mark.slow
 def test_strip_posterior_marginals_and_error_rate():
     """An open 64 x 8 strip with known sigma: every marginal and the MPM error rate against
     a row transfer matrix."""

@@ -72,6 +72,7 @@ def test_too_few_auxiliary_sweeps_show_their_bias():
         assert_beta_posterior(draws, exact)
 
 
+@pytest.mark.slow
 def test_several_configurations_and_inference_data():
     x = observed_configuration(8, beta=0.35, seed=3, count=3)
     exact = beta_posterior(x, 0.0, 1.0)

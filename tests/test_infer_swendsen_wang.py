@@ -53,6 +53,7 @@ def test_inference_data_has_observables_and_cluster_statistics():
     assert (idata.sample_stats["labelling_iterations"].values >= 0).all()
 
 
+@pytest.mark.slow
 def test_boltzmann_and_ising_sites_together():
     machine = random_boltzmann(8, 1.0, seed=2)
 

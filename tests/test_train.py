@@ -355,12 +355,12 @@ def test_damaged_or_foreign_checkpoints_are_refused(tmp_path):
 
 
 def test_centred_gradients_with_zero_offsets_are_the_plain_gradients():
-    from physsamp.train.fit import _Trainer
+    from physsamp.train.fit import _Settings, _Trainer
 
     rows = np.zeros((4, 3), np.int8)
     model = ps.RBM.random(3, 2, jax.random.key(0))
-    layout = _phases.Layout(np.arange(3), np.zeros(0, np.int64))
-    trainer = _Trainer(model, 4, "cd", 2, optax.sgd(0.1), 1, 2, 2, layout, True)
+    settings = _Settings(4, "cd", 2, optax.sgd(0.1), 1, 2, 2, (0, 1, 2), (), True)
+    trainer = _Trainer(model, settings)
     gradient = {"weights": np.ones((3, 2)), "visible_bias": np.ones(3), "hidden_bias": np.ones(2)}
     zero = (np.zeros(3, np.float32), np.zeros(2, np.float32))
     centred, _ = trainer._centre(gradient, model, rows, zero)
@@ -485,9 +485,18 @@ def test_log_likelihood_exact_and_ais_agree():
     "model",
     [
         ps.Ising.lattice((6, 6), coupling=np.linspace(0.1, 0.5, 72).reshape(2, 6, 6), beta=0.4),
-        ps.Ising.lattice((5, 4), coupling=0.3, field=0.1, periodic=False),
-        ps.BoltzmannMachine(nx.petersen_graph(), weight=0.2, bias=-0.1),
-        ps.RBM(np.linspace(-1, 1, 12).reshape(4, 3), 0.1, -0.2, beta=0.7),
+        pytest.param(
+            ps.Ising.lattice((5, 4), coupling=0.3, field=0.1, periodic=False),
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ps.BoltzmannMachine(nx.petersen_graph(), weight=0.2, bias=-0.1),
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ps.RBM(np.linspace(-1, 1, 12).reshape(4, 3), 0.1, -0.2, beta=0.7),
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["periodic lattice", "open lattice", "graph", "rbm"],
 )

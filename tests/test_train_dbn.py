@@ -192,6 +192,7 @@ def test_network_checks_its_layers():
 
 
 # -- greedy training ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_fit_dbn_trains_every_layer(key):
     data, held_out = random_rows(60, 6, seed=10), random_rows(20, 6, seed=12)
     result = ps.train.fit_dbn(data, (4, 3), num_epochs=(2, 1), rng_key=key, eval_data=held_out,

@@ -257,35 +257,40 @@ def _positive_integer(value: Any, name: str) -> int:
     return int(value)
 
 
+class _Settings(NamedTuple):
+    """What a compiled trainer depends on besides the model's structure (hashable: the key
+    of the trainer cache)."""
+
+    num_rows: int
+    method: str
+    batch_size: int
+    optimizer: optax.GradientTransformation
+    num_sweeps: int
+    num_chains: int
+    num_replicas: int
+    visible: tuple[int, ...]
+    hidden: tuple[int, ...]
+    centered: bool
+
+
 class _Trainer:
     """The compiled epoch of one training configuration."""
 
-    def __init__(
-        self,
-        model,
-        num_rows,
-        method,
-        batch_size,
-        optimizer,
-        num_sweeps,
-        num_chains,
-        num_replicas,
-        layout,
-        centered,
-    ):
+    def __init__(self, model: EnergyModel, settings: _Settings):
         self.model = model
-        self.method = method
-        self.layout = layout
-        self.batch_size = batch_size
-        self.num_batches = num_rows // batch_size
-        self.optimizer = optimizer
-        self.num_sweeps = num_sweeps
-        self.num_chains = num_chains
-        self.num_replicas = num_replicas
-        self.centered = centered
+        self.method = settings.method
+        self.layout = Layout(np.asarray(settings.visible), np.asarray(settings.hidden, np.int64))
+        self.batch_size = settings.batch_size
+        self.num_batches = settings.num_rows // settings.batch_size
+        self.optimizer = settings.optimizer
+        self.num_sweeps = settings.num_sweeps
+        self.num_chains = settings.num_chains
+        self.num_replicas = settings.num_replicas
+        self.centered = settings.centered
         self.rebuild = rebuilder(model)
-        self.free_blocks = _phases.free_blocks_of(model, layout) if layout.has_hidden else ()
-        self.gibbs_step = block_gibbs.build_kernel(num_sweeps)
+        has_hidden = self.layout.has_hidden
+        self.free_blocks = _phases.free_blocks_of(model, self.layout) if has_hidden else ()
+        self.gibbs_step = block_gibbs.build_kernel(settings.num_sweeps)
         self.epoch = jax.jit(self._epoch)
         self.init = jax.jit(self._init)
 
@@ -454,7 +459,7 @@ class _Trainer:
 
 
 #: compiled trainers of recent configurations (a repeated or resumed fit does not recompile)
-_TRAINERS: collections.OrderedDict[Any, _Trainer] = collections.OrderedDict()
+_TRAINERS: collections.OrderedDict[tuple, _Trainer] = collections.OrderedDict()
 _MAX_TRAINERS = 8
 
 
@@ -471,46 +476,11 @@ def _structure_key(model: EnergyModel) -> tuple:
     return (type(model), tree, digests)
 
 
-def _trainer(
-    model,
-    num_rows,
-    method,
-    batch_size,
-    optimizer,
-    num_sweeps,
-    num_chains,
-    num_replicas,
-    layout,
-    centered,
-) -> _Trainer:
-    key = (
-        _structure_key(model),
-        num_rows,
-        method,
-        batch_size,
-        optimizer,
-        num_sweeps,
-        num_chains,
-        num_replicas,
-        layout.visible.tobytes(),
-        layout.hidden.tobytes(),
-        centered,
-    )
+def _trainer(model: EnergyModel, settings: _Settings) -> _Trainer:
+    key = (_structure_key(model), settings)
     trainer = _TRAINERS.get(key)
     if trainer is None:
-        trainer = _Trainer(
-            model,
-            num_rows,
-            method,
-            batch_size,
-            optimizer,
-            num_sweeps,
-            num_chains,
-            num_replicas,
-            layout,
-            centered,
-        )
-        _TRAINERS[key] = trainer
+        trainer = _TRAINERS[key] = _Trainer(model, settings)
         while len(_TRAINERS) > _MAX_TRAINERS:
             _TRAINERS.popitem(last=False)
     _TRAINERS.move_to_end(key)
@@ -687,18 +657,19 @@ def fit(
     if resume_from is not None:  # read and check before anything is compiled
         meta, leaves = checkpoints.read_checkpoint(resume_from)
         checkpoints.check_config(meta, config, resume_from)
-    trainer = _trainer(
-        model,
-        rows.shape[0],
-        method,
-        batch_size,
-        optimizer,
-        num_sweeps,
-        num_chains,
-        int(num_replicas),
-        layout,
-        centered,
+    settings = _Settings(
+        num_rows=int(rows.shape[0]),
+        method=method,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        num_sweeps=num_sweeps,
+        num_chains=num_chains,
+        num_replicas=int(num_replicas),
+        visible=tuple(layout.visible.tolist()),
+        hidden=tuple(layout.hidden.tolist()),
+        centered=centered,
     )
+    trainer = _trainer(model, settings)
     key_state, key_eval = jax.random.split(rng_key)
     device_rows = jnp.asarray(rows)
     state = trainer.init(key_state, device_rows, model)
