@@ -27,7 +27,9 @@ def run(kernel, chain_method="vectorized", num_chains=2, **kwargs):
     return mcmc
 
 
-@pytest.mark.parametrize("chain_method", ["sequential", "vectorized"])
+@pytest.mark.parametrize(
+    "chain_method", [pytest.param("sequential", marks=pytest.mark.slow), "vectorized"]
+)
 def test_mcmc_chain_methods_agree_and_match_exact(chain_method):
     mcmc = run(ps.infer.BlockGibbs(ising_model), chain_method, num_chains=4, num_samples=2500)
     spins = mcmc.get_samples(group_by_chain=True)["spins"]
@@ -66,6 +68,7 @@ def test_thinning_and_continuation():
     assert int(mcmc.last_state.i) == 20 + 40 + 40
 
 
+@pytest.mark.slow
 def test_rbm_and_boltzmann_sites_together():
     rng = np.random.default_rng(0)
     rbm = ps.RBM(rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=3))

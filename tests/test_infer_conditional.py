@@ -189,7 +189,7 @@ def denoising(y):
         (ps.infer.BlockGibbs(denoising), 2500),
         # strong fields make clusters flip rarely: fewer effective samples per draw
         (ps.infer.SwendsenWang(denoising), 6000),
-        (ps.infer.ParallelTempering(denoising, betas=4), 2500),
+        pytest.param(ps.infer.ParallelTempering(denoising, betas=4), 2500, marks=pytest.mark.slow),
     ],
     ids=["block_gibbs", "swendsen_wang", "parallel_tempering"],
 )

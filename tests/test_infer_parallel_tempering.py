@@ -80,6 +80,7 @@ def test_warmup_tunes_each_chains_ladder():
                                       .repeat(NUM_CHAINS, 0).repeat(NUM_SAMPLES, 1))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_inference_data_holds_tempering_statistics():
     _, _, mcmc = two_site_run()
     idata = ps.to_inference_data(mcmc)

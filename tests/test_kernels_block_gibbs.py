@@ -138,7 +138,7 @@ def test_info_reports_flip_fraction(key):
     assert abs(float(infos.flip_fraction.mean()) - 0.5) < 0.05
 
 
-@pytest.mark.parametrize("beta", [0.3, BETA_CRITICAL, 0.6])
+@pytest.mark.parametrize("beta", [pytest.param(0.3, marks=pytest.mark.slow), BETA_CRITICAL, 0.6])
 def test_lattice_energy_matches_kaufman(beta, key):
     size = 16
     model = ps.Ising.lattice((size, size), beta=beta)

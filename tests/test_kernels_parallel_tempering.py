@@ -350,6 +350,7 @@ def test_warmup_equalises_swap_acceptance():
     assert pt.suggested_num_replicas(barrier) == int(np.ceil(2 * barrier))
 
 
+@pytest.mark.slow
 def test_finds_the_spin_glass_ground_state(key):
     """Sherrington-Kirkpatrick, N = 16, J_ij ~ N(0, 1/N): within 300 PT steps (one block
     Gibbs sweep per replica and step) the target replica (beta = 3) visits the exact ground

@@ -89,6 +89,7 @@ def test_boltzmann_machine_matches_exact_distribution(beta, num_sweeps, key):
     assert_matches_exact(model, draws)
 
 
+@pytest.mark.slow
 def test_sherrington_kirkpatrick_matches_exact_distribution(key):
     """A dense spin glass (J_ij ~ N(0, 1/N)) at its critical temperature, beta = 1."""
     rng = np.random.default_rng(4)
@@ -100,6 +101,7 @@ def test_sherrington_kirkpatrick_matches_exact_distribution(key):
     assert_matches_exact(model, draws)
 
 
+@pytest.mark.slow
 def test_periodic_lattice_with_fields_matches_exact_distribution(key):
     rng = np.random.default_rng(5)
     model = ps.Ising.lattice((4, 4), coupling=rng.normal(0.4, 0.5, (2, 4, 4)),
