@@ -172,8 +172,9 @@ def test_boltzmann_machine_with_hidden_units_learns(key):
 
 
 def digits_split():
-    datasets = pytest.importorskip("sklearn.datasets")
-    selection = pytest.importorskip("sklearn.model_selection")
+    from sklearn import datasets  # the dev group has it
+    from sklearn import model_selection as selection
+
     pixels, labels = datasets.load_digits(return_X_y=True)
     binary = (pixels >= 8).astype(np.int8)
     return selection.train_test_split(binary, test_size=360, stratify=labels, random_state=0)

@@ -145,12 +145,7 @@ def _item_values(values: list, what: str, name_of: Callable[[int], str]) -> Any:
     bad = next((i for i, item in enumerate(values) if not _is_real_number(item)), None)
     if bad is not None:
         raise TypeError(f"the {what} of {name_of(bad)} must be a number, got {values[bad]!r}")
-    array = np.array([float(item) for item in values], dtype=np.float64)
-    not_finite = np.flatnonzero(~np.isfinite(array))
-    if not_finite.size:
-        i = not_finite[0]
-        raise ValueError(f"the {what} of {name_of(i)} is not finite: {array[i]}")
-    return array
+    return _finite_floats(values, lambda i, v: f"the {what} of {name_of(i)} is not finite: {v}")
 
 
 def _attribute_values(
@@ -173,11 +168,19 @@ def _attribute_values(
             f"{name_of(bad)} has a non-numeric {attribute!r} attribute {items[bad]!r}; the "
             f"{what} must be a number"
         )
+    return _finite_floats(
+        items, lambda i, v: f"{name_of(i)} has a non-finite {attribute!r} attribute: {v}"
+    )
+
+
+def _finite_floats(items: list, message: Callable[[int, float], str]) -> np.ndarray:
+    """Real numbers as float64; ``ValueError(message(index, value))`` at the first that is not
+    finite."""
     array = np.array([float(item) for item in items], dtype=np.float64)
     not_finite = np.flatnonzero(~np.isfinite(array))
     if not_finite.size:
-        i = not_finite[0]
-        raise ValueError(f"{name_of(i)} has a non-finite {attribute!r} attribute: {array[i]}")
+        i = int(not_finite[0])
+        raise ValueError(message(i, array[i]))
     return array
 
 
