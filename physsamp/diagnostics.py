@@ -21,6 +21,8 @@ from physsamp.models.rbm import RBM
 
 #: the name of the ``InferenceData`` group that holds the configurations on request
 CONFIGURATIONS_GROUP = "configurations"
+#: the group of a two-copy tempering run's overlap distributions and Binder ratios
+TEMPERING_GROUP = "tempering"
 
 #: unit values per call of the compiled observables (see :func:`_rows_per_chunk`)
 _CHUNK_UNITS = 1 << 22
@@ -218,7 +220,65 @@ def to_inference_data(
     else:
         for key, entry in group.items():
             idata.sample_stats[key] = entry
+    _add_tempering(idata, mcmc, kernels, extra)
     return idata
+
+
+def _add_tempering(idata: Any, mcmc: Any, kernels: list, extra: dict) -> None:
+    """For a parallel-tempering run: the health verdicts as ``sample_stats`` attributes and,
+    with two copies, the overlaps per draw and temperature in ``sample_stats`` and their
+    distributions and Binder ratios in a ``tempering`` group."""
+    import xarray as xr
+
+    from physsamp.infer.parallel_tempering import ParallelTempering
+    from physsamp.kernels.parallel_tempering import binder_ratio
+
+    if mcmc.sampler is not next((k for _, k in kernels), None):
+        return  # verdicts and overlaps need the run's own tempering trace
+    kernel = mcmc.sampler
+    if not isinstance(kernel, ParallelTempering) or "tempering" not in extra:
+        return
+    single = len(kernel.sites) == 1
+    summary_group, coords = {}, {}
+    for name, model in kernel.sites.items():
+        prefix = "" if single else f"{name}_"
+        summary = kernel.tempering_summary(mcmc, name)
+        for stage in ("health_warmup", "health"):
+            idata.sample_stats.attrs[f"{prefix}tempering_{stage}"] = "\n".join(
+                f"chain {c}: {h}" for c, h in enumerate(summary[stage])
+            )
+            idata.sample_stats.attrs[f"{prefix}tempering_{stage}_status"] = ", ".join(
+                h.status for h in summary[stage]
+            )
+        if kernel.num_copies != 2:
+            continue
+        trace = extra["tempering"][name]
+        counts = np.asarray(summary["num_replicas"])
+        slots = np.arange(np.asarray(trace.betas).shape[-1])
+        active = slots[None, None, :] < counts[:, None, None]
+        overlap = np.where(active, np.asarray(trace.overlap, np.float64), np.nan)
+        link = np.where(active, np.asarray(trace.link_overlap, np.float64), np.nan)
+        dims = ("chain", "draw", f"{prefix}temperature")
+        idata.sample_stats[f"{prefix}overlap"] = (dims, overlap)
+        idata.sample_stats[f"{prefix}link_overlap"] = (dims, link)
+        values = np.linspace(-1.0, 1.0, model.num_sites + 1)
+        index = np.rint((overlap + 1.0) / 2.0 * model.num_sites)
+        counts_q = np.stack([(index == k).sum(axis=1) for k in range(values.size)], axis=-1)
+        distribution = counts_q / np.maximum(counts_q.sum(axis=-1, keepdims=True), 1)
+        distribution = np.where(active[:, 0, :, None], distribution, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NaN beyond the active slots
+            binder = binder_ratio(overlap, axis=1)
+            mean_link = np.nanmean(link, axis=1)
+        pair = ("chain", f"{prefix}temperature")
+        summary_group[f"{prefix}beta"] = (pair, np.asarray(summary["betas"]))
+        summary_group[f"{prefix}binder_ratio"] = (pair, binder)
+        summary_group[f"{prefix}mean_link_overlap"] = (pair, mean_link)
+        summary_group[f"{prefix}overlap_distribution"] = ((*pair, f"{prefix}q"), distribution)
+        coords[f"{prefix}q"] = values
+    if summary_group:
+        dataset = xr.Dataset(summary_group, coords={"chain": idata.sample_stats.chain, **coords})
+        idata.add_groups({TEMPERING_GROUP: dataset})
 
 
 def _without_unused_coords(dataset: Any) -> Any:

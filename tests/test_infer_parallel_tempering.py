@@ -117,6 +117,10 @@ def test_log_partition_from_the_run_matches_exact():
             assert estimate.standard_error == estimate.stderr
 
 
+STATUSES = ("healthy", "unsettled barrier", "ladder too short", "capacity too small",
+            "local moves", "too few steps")  # fmt: skip
+
+
 def test_tempering_summary():
     _, kernel, mcmc = two_site_run()
     summary = kernel.tempering_summary(mcmc, site="spins")
@@ -130,8 +134,13 @@ def test_tempering_summary():
     predicted, limit = summary["predicted_round_trip_rate"], summary["round_trip_rate_limit"]
     assert np.all(predicted <= limit)
     assert np.all(summary["round_trip_rate"] < 1.3 * predicted)
-    text = str(summary)
-    assert "\n" not in text
+    first, *verdicts = str(summary).split("\n")
+    assert len(verdicts) == 2 * NUM_CHAINS  # one per chain after warm-up and after sampling
+    for chain, line in enumerate(verdicts):
+        stage = "warm-up" if chain < NUM_CHAINS else "sampling"
+        assert line.startswith(f"chain {chain % NUM_CHAINS}: after {stage}: barrier ")
+    assert all(h.status in STATUSES for h in summary["health_warmup"] + summary["health"])
+    text = first
     assert text.startswith(f"{NUM_REPLICAS} replicas from beta 0 to 1.5, {NUM_CHAINS} chains: ")
     assert f"swap acceptance {summary['swap_acceptance'].mean():.2f}" in text
     assert f"suggests {summary['suggested_num_replicas']} replicas" in text

@@ -15,6 +15,7 @@ from physsamp.infer.ais import (
 )
 from physsamp.infer.block_gibbs import BlockGibbs
 from physsamp.infer.exchange import Exchange, ExchangeState
+from physsamp.infer.ground_state import GroundStateSearch, ground_state
 from physsamp.infer.parallel_tempering import ParallelTempering, TemperingSummary
 from physsamp.infer.swendsen_wang import SwendsenWang
 from physsamp.kernels.parallel_tempering import (
@@ -28,6 +29,7 @@ __all__ = [
     "BlockGibbs",
     "Exchange",
     "ExchangeState",
+    "GroundStateSearch",
     "ParallelTempering",
     "PhysicsKernel",
     "PhysicsState",
@@ -39,6 +41,7 @@ __all__ = [
     "ais_log_partition",
     "ais_log_z_vs_num_betas",
     "ais_to_inference_data",
+    "ground_state",
     "plot_ais",
     "plot_log_z_vs_num_betas",
     "rbm_log_likelihood",

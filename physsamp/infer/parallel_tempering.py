@@ -47,7 +47,13 @@ class TemperingTrace(NamedTuple):
     ``betas [R]``: the ladder; ``slot_of_replica [R]``: the replica index process;
     ``energy [R]`` and ``log_weight [R-1]``: by slot, as in
     :class:`~physsamp.kernels.parallel_tempering.ParallelTemperingInfo`;
-    ``swap_acceptance [R-1]``: acceptance probability of each neighbouring pair.
+    ``swap_acceptance [R-1]``: acceptance probability of each neighbouring pair (averaged
+    over the two copies when there are two). ``num_active``: the slots in use (an automatic
+    ladder pads the others, which repeat the target beta). With two copies (the first copy's
+    index process and energies are recorded), ``overlap [R]`` and ``link_overlap [R]``: per
+    slot, the overlap :math:`q = \\frac1N \\sum_i x_i y_i` and the link overlap
+    :math:`q_l = \\frac1{N_b} \\sum_{(ij)} x_i x_j y_i y_j` of the two replicas at that
+    temperature (empty with one copy).
     """
 
     betas: Float[Array, " replicas"]
@@ -55,24 +61,38 @@ class TemperingTrace(NamedTuple):
     energy: Float[Array, " replicas"]
     log_weight: Float[Array, " pairs"]
     swap_acceptance: Float[Array, " pairs"]
+    num_active: Int[Array, ""]
+    overlap: Float[Array, " replicas"]
+    link_overlap: Float[Array, " replicas"]
 
 
 class TemperingSummary(dict):
     """The ladder diagnostics of :meth:`ParallelTempering.tempering_summary`: a dict of
-    per-chain arrays that prints as one line of averages over the chains."""
+    per-chain arrays that prints as one line of averages over the chains, then the health
+    verdict of each chain after warm-up and after sampling."""
 
     def __str__(self) -> str:
         betas = np.asarray(self["betas"])
         acceptance = np.asarray(self["swap_acceptance"])
-        return (
-            f"{betas.shape[-1]} replicas from beta {betas[:, 0].min():.4g} to "
-            f"{betas[:, -1].max():.4g}, {betas.shape[0]} chains: swap acceptance "
-            f"{acceptance.mean():.2f} (lowest pair {acceptance.mean(axis=0).min():.2f}), "
+        counts = np.asarray(self["num_replicas"])
+        replicas = f"{counts.min()}" if counts.min() == counts.max() else \
+            f"{counts.min()}-{counts.max()}"  # fmt: skip
+        line = (
+            f"{replicas} replicas from beta {np.nanmin(betas[:, 0]):.4g} to "
+            f"{np.nanmax(betas):.4g}, {betas.shape[0]} chains: swap acceptance "
+            f"{np.nanmean(acceptance):.2f} (lowest pair "
+            f"{np.nanmean(acceptance[:, np.isfinite(acceptance).any(axis=0)], axis=0).min():.2f}), "
             f"barrier {np.mean(self['global_barrier']):.3g} (suggests "
             f"{self['suggested_num_replicas']} replicas), {int(np.sum(self['round_trips']))} "
             f"round trips ({np.mean(self['round_trip_rate']):.3g} per step; "
             f"{np.mean(self['predicted_round_trip_rate']):.3g} with ideal local moves)"
         )
+        verdicts = [
+            f"chain {chain}: after {health}"
+            for stage in ("health_warmup", "health")
+            for chain, health in enumerate(self[stage])
+        ]
+        return "\n".join([line, *verdicts])
 
 
 class ParallelTemperingMCMCState(NamedTuple):
@@ -163,6 +183,9 @@ class ParallelTempering(PhysicsKernel):
         swap: str = "deo",
         adapt: bool = True,
         beta_min: float = 0.0,
+        max_replicas: int | None = None,
+        num_copies: int | None = None,
+        houdayer: bool = False,
     ):
         super().__init__(model)
         if inspect.isclass(kernel) and issubclass(kernel, PhysicsKernel):
@@ -178,25 +201,62 @@ class ParallelTempering(PhysicsKernel):
             )
         if isinstance(inner, ParallelTempering):
             raise TypeError("parallel tempering cannot wrap parallel tempering")
-        if isinstance(betas, int | np.integer) and betas < 2:
+        if isinstance(betas, str):
+            if betas != "auto":
+                raise ValueError(f"betas must be an int, a ladder or 'auto', got {betas!r}")
+        elif isinstance(betas, int | np.integer) and betas < 2:
             raise ValueError(f"parallel tempering needs at least 2 replicas, got betas={betas}")
-        if betas is not None and not isinstance(betas, int | np.integer):
+        elif betas is not None and not isinstance(betas, int | np.integer):
             pt.check_ladder(betas)
+        if max_replicas is not None:
+            if betas != "auto":
+                raise ValueError("max_replicas sizes an automatic ladder: pass betas='auto'")
+            if int(max_replicas) < 2:
+                raise ValueError(f"max_replicas must be >= 2, got {max_replicas}")
+        num_copies = (2 if houdayer else 1) if num_copies is None else int(num_copies)
+        if num_copies not in (1, 2):
+            raise ValueError(f"num_copies must be 1 or 2, got {num_copies}")
+        if houdayer and num_copies != 2:
+            raise ValueError("Houdayer moves exchange clusters between two copies: num_copies=2")
         self.inner = inner
         self.betas = betas
         self.swap = swap
         self.adapt = adapt
         self.beta_min = float(beta_min)
-        self._step = pt.build_kernel(inner.kernel_step, swap=swap)
+        self.max_replicas = None if max_replicas is None else int(max_replicas)
+        self.num_copies = num_copies
+        self.houdayer = bool(houdayer)
+        self._step = pt.build_kernel(inner.kernel_step, swap=swap, houdayer=self.houdayer)
         self._num_warmup = 0
         self._round_ends = np.zeros(0, np.int32)
 
+    @property
+    def automatic(self) -> bool:
+        """Whether the ladder's size is chosen during warm-up (``betas="auto"``)."""
+        return isinstance(self.betas, str)
+
     # -- the pure kernel -----------------------------------------------------------------------
+    def capacity_for(self, model: EnergyModel) -> int:
+        """The number of slots of a site's ladder: its size, or for ``betas="auto"`` the room
+        it may grow into, ``max_replicas`` or by default
+        :func:`~physsamp.kernels.parallel_tempering.default_capacity` (the health verdict
+        says when the ladder wanted more)."""
+        if not self.automatic:
+            return len(self.ladder_for(model))
+        if self.max_replicas is not None:
+            return self.max_replicas
+        return pt.default_capacity(model.num_sites)
+
     def ladder_for(self, model: EnergyModel) -> np.ndarray:
-        """The initial ladder of a site's model (validated against its beta)."""
+        """The initial ladder of a site's model (validated against its beta); for
+        ``betas="auto"`` half the capacity, equally spaced, which warm-up then resizes."""
         beta = float(model.beta)
-        if self.betas is None or isinstance(self.betas, int | np.integer):
-            count = 8 if self.betas is None else int(self.betas)
+        if self.betas is None or isinstance(self.betas, int | np.integer) or self.automatic:
+            if self.automatic:
+                capacity = self.capacity_for(model)
+                count = min(capacity, max(3, capacity // 2 + 1))
+            else:
+                count = 8 if self.betas is None else int(self.betas)
             if beta <= self.beta_min:
                 raise ValueError(
                     f"the site's beta {beta} must exceed beta_min {self.beta_min} for tempering"
@@ -216,7 +276,8 @@ class ParallelTempering(PhysicsKernel):
     def kernel_init(self, position, model):
         """Every replica starts from ``position`` (the NumPyro kernel instead starts each
         replica from its own uniform draw unless ``init_params`` is given)."""
-        return pt.init(position, model, self.ladder_for(model), self.inner.kernel_init)
+        return pt.init(position, model, self.ladder_for(model), self.inner.kernel_init,
+                       capacity=self.capacity_for(model), num_copies=self.num_copies)  # fmt: skip
 
     def kernel_step(self, rng_key, state, model):
         return self._step(rng_key, state, model)
@@ -241,24 +302,34 @@ class ParallelTempering(PhysicsKernel):
         if init_params is not None and name in init_params:
             return super().initial_position(rng_key, name, init_params)
         model = self.plans[name].model
-        return model.uniform_configuration(rng_key, (len(self.ladder_for(model)),))
+        shape = (self.capacity_for(model),)
+        return model.uniform_configuration(rng_key, (2, *shape) if self.num_copies == 2 else shape)
 
     def after_step(self, name, kernel_state, step_number):
-        return pt.apply_schedule(kernel_state, step_number, self._round_ends, self._num_warmup)
+        return pt.apply_schedule(kernel_state, step_number, self._round_ends, self._num_warmup,
+                                 resize=self.automatic and self.adapt)  # fmt: skip
 
     def _assemble(self, i, z, kernel_state, infos, rng_key, model_args, model_kwargs,
                   zeros=False) -> ParallelTemperingMCMCState:  # fmt: skip
         base = super()._assemble(i, z, kernel_state, infos, rng_key, model_args, model_kwargs)
-        tempering = {
-            name: TemperingTrace(
+        tempering = {}
+        for name, s in kernel_state.items():
+            info = infos[name]
+            copies = self.num_copies == 2
+            if copies:
+                overlap, link = pt.replica_overlaps(s, self.plans[name].model)
+            else:
+                overlap = link = jnp.zeros(0, jnp.float32)
+            tempering[name] = TemperingTrace(
                 betas=s.betas,
-                slot_of_replica=s.slot_of_replica,
-                energy=infos[name].energy,
-                log_weight=infos[name].log_weight,
-                swap_acceptance=infos[name].swap_acceptance,
+                slot_of_replica=s.slot_of_replica[0] if copies else s.slot_of_replica,
+                energy=info.energy[0] if copies else info.energy,
+                log_weight=info.log_weight[0] if copies else info.log_weight,
+                swap_acceptance=info.swap_acceptance.mean(0) if copies else info.swap_acceptance,
+                num_active=s.num_active,
+                overlap=overlap,
+                link_overlap=link,
             )
-            for name, s in kernel_state.items()
-        }
         replicas = {name: s.positions_by_slot for name, s in kernel_state.items()}
         stats = self._tempering_stats(kernel_state, infos)
         return ParallelTemperingMCMCState(
@@ -268,25 +339,41 @@ class ParallelTempering(PhysicsKernel):
     def _tempering_stats(self, kernel_state: dict, infos: dict) -> dict[str, jax.Array]:
         """Scalars only: :func:`physsamp.to_inference_data` stores each as (chain, draw)."""
         single = len(kernel_state) == 1
+        copies = self.num_copies == 2
         stats = {}
         for name, state in kernel_state.items():
             info = infos[name]
             prefix = "" if single else f"{name}."
-            acceptance = info.swap_acceptance
+            acceptance = info.swap_acceptance.mean(0) if copies else info.swap_acceptance
+            active = state.active_pairs
             for k in range(acceptance.shape[-1]):
-                stats[f"{prefix}swap_acceptance_{k}"] = acceptance[k]
-            stats[f"{prefix}mean_swap_acceptance"] = acceptance.mean()
+                stats[f"{prefix}swap_acceptance_{k}"] = jnp.where(active[k], acceptance[k], jnp.nan)
+            stats[f"{prefix}mean_swap_acceptance"] = jnp.sum(
+                jnp.where(active, acceptance, 0.0)
+            ) / jnp.maximum(active.sum(), 1)
             stats[f"{prefix}round_trips"] = state.round_trips
             stats[f"{prefix}tempered_restarts"] = state.restarts
-            stats[f"{prefix}global_barrier"] = state.rejection_rates.sum()
-            stats[f"{prefix}target_replica"] = state.replica_at_slot[-1]
+            rejection = jnp.where(active, state.rejection_rates, 0.0)
+            stats[f"{prefix}global_barrier"] = jnp.sum(rejection)
+            stats[f"{prefix}num_replicas"] = state.num_active
+            top = state.num_active - 1
+            at_slot = state.replica_at_slot[0] if copies else state.replica_at_slot
+            stats[f"{prefix}target_replica"] = at_slot[top]
+            if self.houdayer:
+                stats[f"{prefix}mean_cluster_size"] = jnp.mean(info.cluster_size)
             for field, value in _fields(info.inner).items():
+                if copies:
+                    value = value[0]
                 if value.ndim == 1:  # one number per slot: report the target's
-                    stats[f"{prefix}target_{field}"] = value[-1]
+                    stats[f"{prefix}target_{field}"] = value[top]
         return stats
 
     def get_diagnostics_str(self, state) -> str:
-        acceptance = [float(jnp.mean(trace.swap_acceptance)) for trace in state.tempering.values()]
+        acceptance = [
+            float(jnp.mean(value))
+            for key, value in state.stats.items()
+            if key.endswith("mean_swap_acceptance")
+        ]
         return f"{super().get_diagnostics_str(state)}, swap acc {np.mean(acceptance):.2f}"
 
     # -- after a run ---------------------------------------------------------------------------
@@ -337,31 +424,62 @@ class ParallelTempering(PhysicsKernel):
         """Ladder diagnostics of the sampling draws, per chain: ``betas [chains, R]``,
         ``swap_acceptance [chains, R-1]`` (mean per pair), ``global_barrier [chains]``
         (:math:`\\Lambda = \\sum_k` mean rejection), ``suggested_num_replicas`` (about
-        :math:`2\\Lambda`, from the chains' mean barrier), ``round_trips [chains]``,
-        ``round_trip_rate [chains]`` (round trips per step, all replicas together),
+        :math:`2\\Lambda + 1`, from the chains' mean barrier), ``round_trips [chains]``,
+        ``round_trip_rate [chains]`` (round trips per step and copy),
         ``predicted_round_trip_rate [chains]`` (what non-reversible PT would reach with ideal
-        local exploration, :func:`~physsamp.kernels.parallel_tempering.round_trip_rate`) and
+        local exploration, :func:`~physsamp.kernels.parallel_tempering.round_trip_rate`),
         ``round_trip_rate_limit [chains]`` (:math:`1/(2 + 2\\Lambda)`, its value for a
-        fine ladder; Syed et al. 2022). Printed, a :class:`TemperingSummary` is one line of
-        averages over the chains."""
+        fine ladder; Syed et al. 2022), ``num_replicas [chains]`` (the slots in use; with an
+        automatic ladder the arrays are padded with NaN beyond them), and the health verdicts
+        ``health_warmup`` and ``health`` (one
+        :class:`~physsamp.kernels.parallel_tempering.LadderHealth` per chain: after warm-up,
+        from its last stretch on the final ladder; after sampling, from the draws).
+        Printed, a :class:`TemperingSummary` is a line of averages over the chains and the
+        verdicts."""
         name, trace = self._trace(mcmc, site)
         prefix = "" if len(self.sites) == 1 else f"{name}."
         stats = mcmc.get_extra_fields(group_by_chain=True)["stats"]
         trips = np.asarray(stats[f"{prefix}round_trips"])[:, -1]
-        acceptance = trace.swap_acceptance.mean(axis=1)
-        barrier = (1.0 - acceptance).sum(axis=-1)
+        counts = np.asarray(trace.num_active)[:, -1]
+        pairs = np.arange(trace.swap_acceptance.shape[-1])
+        active = pairs[None, :] < counts[:, None] - 1
+        acceptance = np.where(active, trace.swap_acceptance.mean(axis=1), np.nan)
+        betas = np.where(np.arange(trace.betas.shape[-1])[None] < counts[:, None],
+                         trace.betas[:, -1], np.nan)  # fmt: skip
+        barrier = np.nansum(1.0 - acceptance, axis=-1)
         num_steps = trace.betas.shape[1] * int(getattr(mcmc, "thinning", 1))
+        copies = self.num_copies
+        warmup, sampling = [], []
+        states = jax.tree.map(np.asarray, mcmc.last_state.kernel_state[name])
+        capacity = trace.betas.shape[-1] if self.automatic else None
+        for chain in range(acceptance.shape[0]):
+            state = jax.tree.map(lambda leaf, c=chain: leaf[c], states) if mcmc.num_chains > 1 \
+                else states  # fmt: skip
+            n = int(counts[chain])
+            period = state.last_period
+            warm_rates = np.asarray(period.rejection_rates)[: n - 1]
+            warmup.append(pt.ladder_health(
+                warm_rates, int(period.round_trips), int(period.num_steps),
+                previous_barrier=float(state.global_barrier), capacity=capacity,
+                num_copies=copies, stage="warm-up"))  # fmt: skip
+            sampling.append(pt.ladder_health(
+                1.0 - acceptance[chain, : n - 1], int(trips[chain]), num_steps,
+                previous_barrier=float(np.sum(warm_rates)) if period.num_steps > 0 else np.nan,
+                capacity=capacity, num_copies=copies))  # fmt: skip
         return TemperingSummary(
             {
-                "betas": trace.betas[:, -1],
+                "betas": betas,
                 "swap_acceptance": acceptance,
                 "global_barrier": barrier,
                 "suggested_num_replicas": suggested_num_replicas(float(barrier.mean())),
                 "round_trips": trips,
-                "round_trip_rate": trips / num_steps,
+                "round_trip_rate": trips / copies / num_steps,
                 "predicted_round_trip_rate": np.array(
-                    [pt.round_trip_rate(1.0 - chain) for chain in acceptance]
+                    [pt.round_trip_rate(1.0 - chain[np.isfinite(chain)]) for chain in acceptance]
                 ),
                 "round_trip_rate_limit": 1.0 / (2.0 + 2.0 * barrier),
+                "num_replicas": counts,
+                "health_warmup": warmup,
+                "health": sampling,
             }
         )
