@@ -1,9 +1,10 @@
 """Exact answers for small models by enumeration, in log space and float64.
 
 The oracle for tests and for users: :func:`log_partition`, :func:`probabilities`,
-:func:`expectation`, :func:`marginals`. States are enumerated in chunks so memory stays
-bounded; models up to :data:`MAX_SITES` enumerated units are accepted. For an RBM the smaller
-layer is enumerated and the other is summed out analytically.
+:func:`expectation`, :func:`marginals`, and :func:`ground_state` to check searches for the
+lowest energy. States are enumerated in chunks so memory stays bounded; models up to
+:data:`MAX_SITES` enumerated units are accepted. For an RBM the smaller layer is enumerated and
+the other is summed out analytically (or, for the ground state, minimised unit by unit).
 
 **State order.** :func:`states` and :func:`probabilities` list the configurations of
 ``num_sites`` units in lexicographic order of ``(x_0, x_1, ..., x_{N-1})`` with "down" before
@@ -20,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -219,3 +220,177 @@ def normalized(model: EnergyModel) -> ExactlyNormalized:
         True
     """
     return ExactlyNormalized(model)
+
+
+class GroundState(NamedTuple):
+    """A configuration of lowest energy, as found by :func:`ground_state` (here, by
+    enumeration) or :func:`physsamp.lattice_exact.ground_state` (by a transfer matrix).
+
+    ``energy`` is the lowest energy in the model's units (:math:`E(x)`, no beta), a float64
+    computed from ``configuration``; ``configuration`` is one configuration with that energy,
+    ``int8`` in the model's unit values; ``degeneracy`` is the number of configurations whose
+    energy lies within the tolerance of the finder (the two of a ferromagnet in zero field),
+    or ``None`` where it could not be counted.
+
+    Example:
+        >>> import numpy as np
+        >>> print(GroundState(-4.0, np.ones(4, np.int8), 2))
+        ground state: energy -4, degeneracy 2, 4 units
+    """
+
+    energy: float
+    configuration: np.ndarray
+    degeneracy: int | None
+
+    def __str__(self) -> str:
+        count = "unknown" if self.degeneracy is None else str(self.degeneracy)
+        return (
+            f"ground state: energy {self.energy:.10g}, degeneracy {count}, "
+            f"{self.configuration.size} units"
+        )
+
+
+def ground_state(model: EnergyModel) -> GroundState:
+    r"""The lowest energy of a small model, one configuration that has it and how many do, by
+    enumeration in float64 (chunks of 2^16 states, so memory stays bounded).
+
+    For an Ising model or a Boltzmann machine every configuration of the ``num_sites`` units
+    is visited (up to :data:`MAX_SITES`) and the energy is ``model.energy(x)``. The
+    degeneracy counts the configurations whose energy is within ``1e-6 * (1 + |E|)`` of the
+    lowest energy ``E``.
+
+    For an RBM the energy minimised is the joint energy :math:`E(v, h)` of
+    :meth:`~physsamp.RBM.joint_energy` over visible and hidden units, not the free energy
+    ``model.energy(v)``, which depends on beta (its zero-temperature limit
+    :math:`\min_h E(v, h)` has the same minimum). As for :func:`log_partition`, only the
+    smaller layer is enumerated (up to :data:`MAX_SITES` units); the other is set unit by
+    unit, on where its input is positive. The configuration is then the visible units
+    followed by the hidden ones, ``[num_visible + num_hidden]``. A unit of the other layer
+    whose input is zero to within the tolerance doubles the count (exact unless several such
+    inputs are non-zero but together exceed the tolerance).
+
+    Example:
+        >>> import networkx as nx, physsamp as ps
+        >>> result = ps.exact.ground_state(ps.Ising(nx.cycle_graph(5), coupling=-1.0))
+        >>> result.energy  # an odd antiferromagnetic ring frustrates one bond
+        -3.0
+        >>> result.degeneracy  # 5 places for the broken bond, times the global flip
+        10
+    """
+    if isinstance(model, RBM):
+        return _rbm_ground_state(model)
+    if not isinstance(model, PairwiseModel):
+        raise TypeError(f"no exact ground state for {type(model).__name__}")
+    _check_size(model.num_sites, "sites")
+    edges = np.asarray(model.edges)
+    upper = np.zeros((model.num_sites, model.num_sites))
+    np.add.at(upper, (edges.min(axis=1), edges.max(axis=1)), np.asarray(model.edge_couplings))
+    field = np.asarray(model.field, dtype=np.float64)
+    num_fixed, low_bits = _split(model.num_sites)
+    low = _to_units(model, low_bits).astype(np.float64)
+    # E = E(fixed units) + E(running units) + their couplings: only the last is per chunk
+    low_energies = _pairwise_energies(low, upper[num_fixed:, num_fixed:], field[num_fixed:])
+
+    def energies(fixed_bits: np.ndarray) -> np.ndarray:
+        fixed = _to_units(model, fixed_bits).astype(np.float64)
+        fixed_energy = _pairwise_energies(
+            fixed[None], upper[:num_fixed, :num_fixed], field[:num_fixed]
+        )
+        return low_energies + fixed_energy - low @ (fixed @ upper[:num_fixed, num_fixed:])
+
+    energy, bits, degeneracy = _lowest(num_fixed, low_bits, energies, _count_at_most(energies))
+    return GroundState(energy, _to_units(model, bits), degeneracy)
+
+
+def _pairwise_energies(values: np.ndarray, upper: np.ndarray, field: np.ndarray) -> np.ndarray:
+    r""":math:`-\sum_{i<j} J_{ij} x_i x_j - h^T x` of ``values [M, n]`` with the couplings in
+    the upper triangle of ``upper``."""
+    return -np.einsum("mi,mi->m", values @ upper, values) - values @ field
+
+
+def _split(num_units: int, running_bits: int = _CHUNK_BITS) -> tuple[int, np.ndarray]:
+    """Enumeration in chunks: the first units fixed to the bits of the chunk's number, the last
+    ``running_bits`` running over all their states (so chunks follow :func:`states` order).
+    Returns the number of fixed units and the bits of the running ones, ``int8 [2^b, b]``."""
+    running = min(running_bits, num_units)
+    return num_units - running, _bits(np.arange(2**running, dtype=np.int64), running)
+
+
+def _count_at_most(
+    energies: Callable[[np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, float], float]:
+    def count(fixed_bits: np.ndarray, threshold: float) -> float:
+        return float(np.count_nonzero(energies(fixed_bits) <= threshold))
+
+    return count
+
+
+def _lowest(
+    num_fixed: int,
+    low_bits: np.ndarray,
+    energies: Callable[[np.ndarray], np.ndarray],
+    count: Callable[[np.ndarray, float], float],
+) -> tuple[float, np.ndarray, int]:
+    """The lowest energy over every chunk, the bits of one state that has it, and how many
+    states lie within ``1e-6 * (1 + |E|)`` of it. ``energies(fixed_bits)`` gives the energies
+    of a chunk's ``2^b`` states; ``count(fixed_bits, threshold)`` how many are at most
+    ``threshold``. The count is a second pass, since the tolerance depends on the minimum;
+    it visits only the chunks that reach below the threshold (usually one or two)."""
+    fixed_bits = _bits(np.arange(2**num_fixed, dtype=np.int64), num_fixed)
+    chunk_lowest = np.empty(len(fixed_bits))
+    best_energy, best_bits = np.inf, np.zeros(0, np.int8)
+    for chunk, fixed in enumerate(fixed_bits):
+        chunk_energies = energies(fixed)
+        index = int(np.argmin(chunk_energies))
+        chunk_lowest[chunk] = chunk_energies[index]
+        if chunk_energies[index] < best_energy:
+            best_energy = float(chunk_energies[index])
+            best_bits = np.concatenate([fixed, low_bits[index]])
+    threshold = best_energy + 1e-6 * (1.0 + abs(best_energy))
+    total = sum(
+        count(fixed_bits[chunk], threshold) for chunk in np.flatnonzero(chunk_lowest <= threshold)
+    )
+    return best_energy + 0.0, best_bits, int(total)
+
+
+def _rbm_ground_state(model: RBM) -> GroundState:
+    """:func:`ground_state` of an RBM: the smaller layer enumerated, the other set by sign."""
+    weights = np.asarray(model.weights, dtype=np.float64)
+    visible_bias = np.asarray(model.visible_bias, dtype=np.float64)
+    hidden_bias = np.asarray(model.hidden_bias, dtype=np.float64)
+    hidden_first = model.num_hidden < model.num_visible
+    if hidden_first:  # enumerate the hidden layer, set the visible one
+        weights, own_bias, other_bias = weights.T, hidden_bias, visible_bias
+    else:
+        own_bias, other_bias = visible_bias, hidden_bias
+    num_units = weights.shape[0]
+    _check_size(num_units, "units in the smaller layer of the RBM")
+    # the inputs of a chunk, [2^b, other layer], in at most 2^22 numbers (32 MiB)
+    running_bits = max(_CHUNK_BITS + 6 - max(int(np.ceil(np.log2(weights.shape[1]))), 6), 0)
+    num_fixed, low_bits = _split(num_units, running_bits)
+    low = low_bits.astype(np.float64)
+    low_own = low @ own_bias[num_fixed:]
+    low_input = low @ weights[num_fixed:]
+
+    def inputs(fixed_bits: np.ndarray) -> np.ndarray:
+        fixed = fixed_bits.astype(np.float64)
+        return low_input + (fixed @ weights[:num_fixed] + other_bias)
+
+    def energies(fixed_bits: np.ndarray) -> np.ndarray:
+        own = low_own + fixed_bits.astype(np.float64) @ own_bias[:num_fixed]
+        return -own - np.maximum(inputs(fixed_bits), 0.0).sum(axis=1)
+
+    def count(fixed_bits: np.ndarray, threshold: float) -> float:
+        chunk_energies = energies(fixed_bits)
+        near = chunk_energies <= threshold
+        slack = threshold - chunk_energies[near]
+        free_units = np.count_nonzero(np.abs(inputs(fixed_bits)[near]) <= slack[:, None], axis=1)
+        return float(np.sum(2.0**free_units))
+
+    _, bits, degeneracy = _lowest(num_fixed, low_bits, energies, count)
+    other = (bits.astype(np.float64) @ weights + other_bias > 0).astype(np.int8)
+    visible, hidden = (other, bits) if hidden_first else (bits, other)
+    joint = -(visible @ np.asarray(model.weights, np.float64) @ hidden)
+    joint -= visible @ visible_bias
+    joint -= hidden @ hidden_bias
+    return GroundState(float(joint) + 0.0, np.concatenate([visible, hidden]), degeneracy)

@@ -6,7 +6,9 @@ the infinite lattice uses Onsager's free energy [Onsager1944]_ and Yang's sponta
 magnetisation [Yang1952]_. Everything here is plain numpy/scipy (no JAX), so these functions
 are cheap reference values for tests and benchmarks of the samplers: a sampler run on a
 ``64 x 64`` periodic lattice can be checked against the exact finite-size energy rather than
-against the infinite-lattice value.
+against the infinite-lattice value. :func:`ground_state` gives the exact ground state of any 2D
+lattice, spin glasses and fields included, by a zero-temperature transfer matrix (see its
+docstring), to check searches for the lowest energy.
 
 **Model and conventions.** Spins :math:`s_i = \\pm 1` sit on the sites of an ``L1 x L2``
 square lattice with periodic boundaries in both directions (``N = L1 * L2`` sites and ``2N``
@@ -68,8 +70,15 @@ import numbers
 
 import numpy as np
 
+from physsamp.exact import GroundState
+from physsamp.models.base import EnergyModel
+from physsamp.models.pairwise import PairwiseModel
+
 __all__ = [
     "BETA_CRITICAL",
+    "MAX_GROUND_STATE_WIDTH",
+    "MAX_PERIODIC_GROUND_STATE_WIDTH",
+    "ground_state",
     "ising2d_energy_per_site",
     "ising2d_log_partition",
     "ising2d_specific_heat_per_site",
@@ -498,3 +507,315 @@ def yang_magnetization(beta: float, coupling: float = 1.0) -> float:
     inv_s_sq = inv_s * inv_s
     # 1 - s^-4 = (1 - s^-2)(1 + s^-2) keeps relative accuracy just above T_c
     return ((1.0 - inv_s_sq) * (1.0 + inv_s_sq)) ** 0.125
+
+
+# --------------------------------------------------------------------------- ground states
+
+#: the widest strip :func:`ground_state` sweeps: its profile holds 2^20 states
+MAX_GROUND_STATE_WIDTH = 20
+
+#: the widest strip for which :func:`ground_state` closes a periodic direction, by one sweep
+#: per configuration of the first row (2^10 sweeps of 2^10 states, run side by side)
+MAX_PERIODIC_GROUND_STATE_WIDTH = 10
+
+
+def ground_state(model: EnergyModel) -> GroundState:
+    r"""The exact ground state of an Ising model (or Boltzmann machine) on a 2D square lattice,
+    by dynamic programming over a row-by-row transfer matrix: one configuration of lowest
+    energy, its energy :math:`E(s) = -\sum_{(ij)} J_{ij} s_i s_j - \sum_i h_i s_i` in float64
+    (``model.energy``, no beta) and the number of lowest-energy configurations.
+
+    The model is any :class:`~physsamp.PairwiseModel` whose nodes are the cells
+    ``(row, col)`` of a grid and whose edges join grid neighbours, such as
+    ``physsamp.Ising.lattice((rows, cols), coupling=..., field=..., periodic=...)`` with any
+    couplings (``±J`` or Gaussian spin glasses, one per bond) and fields. The couplings are
+    read from the model's edge list, not from its lattice stencil.
+
+    **Method.** The row transfer matrix at zero temperature, that is, in the
+    :math:`(\min, +)` semiring, applied one site at a time over a "broken profile". Sites
+    are added in raster order, and the state is the last ``cols`` spins added (``2^cols``
+    states). A new site interacts with its left neighbour (the newest spin of the state), its
+    upper neighbour (the oldest, which then leaves the state) and, at the end of a row with
+    periodic rows, the row's first spin, which is still in the state. Each step keeps, for
+    every state, the lowest energy of the sites added so far, the number of configurations
+    with that energy, and which value the dropped spin took (one bit per state, to trace back
+    one lowest configuration). Cost: time
+    :math:`O(\text{rows} \cdot \text{cols} \cdot 2^\text{cols})` in vectorised numpy,
+    memory ``rows * cols * 2^cols / 8`` bytes for the traceback (2 MiB for ``16 x 16``,
+    which takes a fraction of a second).
+
+    The sweep runs along the side that is cheaper, so that ``cols`` is at most
+    :data:`MAX_GROUND_STATE_WIDTH`. Periodic bonds along a row cost nothing extra; periodic
+    bonds from the last row back to the first are closed by a sweep for every configuration
+    of the first row (``2^cols`` sweeps, run side by side as one), which needs ``cols`` at most
+    :data:`MAX_PERIODIC_GROUND_STATE_WIDTH`. Periodic bonds whose couplings are all zero count
+    as open.
+
+    **Degeneracy.** Ties are energies within ``1e-6 * (1 + sum|J| + sum|h|)`` (a bound on
+    ``|E|``); the count is exact for integer couplings such as ``±J`` and otherwise counts the
+    configurations within about that tolerance of the minimum. It is ``None`` if it overflows
+    float64 (more than about 10^308 lowest configurations).
+
+    Returns:
+        A :class:`~physsamp.exact.GroundState`: ``energy``, ``configuration [num_sites]`` in
+        the model's unit values and site order, ``degeneracy``.
+
+    Raises:
+        ValueError: for a model that is not a 2D lattice (other node labels, an edge between
+            sites that are not grid neighbours), a lattice with both sides above
+            :data:`MAX_GROUND_STATE_WIDTH`, or one periodic in both directions with both
+            sides above :data:`MAX_PERIODIC_GROUND_STATE_WIDTH`.
+
+    Example:
+        >>> import numpy as np, physsamp as ps
+        >>> from physsamp.lattice_exact import ground_state
+        >>> ferromagnet = ps.Ising.lattice((10, 10), periodic=False)
+        >>> result = ground_state(ferromagnet)
+        >>> result.energy, result.degeneracy  # 180 satisfied bonds; all up or all down
+        (-180.0, 2)
+        >>> signs = np.random.default_rng(0).choice([-1.0, 1.0], size=(2, 16, 16))
+        >>> glass = ps.Ising.lattice((16, 16), coupling=signs, periodic=False)  # ±J glass
+        >>> result = ground_state(glass)
+        >>> result.energy == float(glass.energy(result.configuration))
+        True
+    """
+    if not isinstance(model, PairwiseModel):
+        raise ValueError(
+            f"ground_state needs a pairwise model on a 2D lattice, such as "
+            f"physsamp.Ising.lattice((rows, cols), ...), got a {type(model).__name__}; "
+            "physsamp.exact.ground_state enumerates any model of up to 24 units"
+        )
+    horizontal, vertical, field, site_rows, site_cols = _grid_couplings(model)
+    rows, cols = field.shape
+    transposed = _sweep_transposed(horizontal, vertical)
+    if transposed is None:
+        if min(rows, cols) > MAX_GROUND_STATE_WIDTH:
+            raise ValueError(
+                f"a {rows} x {cols} lattice is too wide for ground_state: the transfer matrix "
+                f"along the shorter side holds 2^{min(rows, cols)} states, and at most "
+                f"2^{MAX_GROUND_STATE_WIDTH} are allowed (memory)"
+            )
+        raise ValueError(
+            f"a {rows} x {cols} lattice periodic in both directions needs a side of at most "
+            f"{MAX_PERIODIC_GROUND_STATE_WIDTH} for ground_state, which closes one periodic "
+            "direction by a sweep for each configuration of a whole row (2^side sweeps)"
+        )
+    if transposed:
+        horizontal, vertical, field = vertical.T, horizontal.T, field.T
+    values = np.asarray(model.unit_values, dtype=np.float64)
+    couplings = np.asarray(model.edge_couplings, dtype=np.float64)
+    fields = np.asarray(model.field, dtype=np.float64)
+    scale = float(np.abs(values).max())
+    tolerance = 1e-6 * (1.0 + scale**2 * np.abs(couplings).sum() + scale * np.abs(fields).sum())
+    grid_bits, degeneracy = _profile_ground_state(horizontal, vertical, field, values, tolerance)
+    if transposed:
+        grid_bits = grid_bits.T
+    spins = values[grid_bits[site_rows, site_cols]]
+    edges = np.asarray(model.edges)
+    energy = -(spins[edges[:, 0]] * spins[edges[:, 1]]) @ couplings - spins @ fields
+    count = int(degeneracy) if np.isfinite(degeneracy) else None
+    return GroundState(float(energy) + 0.0, spins.astype(np.int8), count)
+
+
+def _grid_couplings(model: PairwiseModel):
+    """The model as a grid: ``horizontal[r, c]`` couples ``(r, c)`` to ``(r, c + 1)`` (the
+    last column to the first when rows wrap), ``vertical[r, c]`` couples ``(r, c)`` to
+    ``(r + 1, c)`` (the last row to the first), ``field[r, c]``, and each site's row and
+    column. ``ValueError`` unless the nodes are the cells of a grid and the edges join grid
+    neighbours."""
+    try:
+        cells = np.asarray(model.nodes)
+    except ValueError:  # labels of mixed lengths
+        cells = np.zeros(0)
+    if cells.shape != (model.num_sites, 2) or not np.issubdtype(cells.dtype, np.integer):
+        raise ValueError(
+            "ground_state needs a 2D lattice: node labels (row, col) of a grid, as "
+            f"physsamp.Ising.lattice((rows, cols), ...) makes; this {type(model).__name__} has "
+            f"node labels such as {model.nodes[0]!r}"
+        )
+    site_rows, site_cols = cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64)
+    rows, cols = int(site_rows.max()) + 1, int(site_cols.max()) + 1
+    cell_index = site_rows * cols + site_cols
+    if (
+        site_rows.min() < 0
+        or site_cols.min() < 0
+        or rows * cols != model.num_sites
+        or (np.unique(cell_index).size != model.num_sites)
+    ):
+        raise ValueError(
+            f"ground_state needs every cell of a grid: the node labels of this "
+            f"{type(model).__name__} do not fill a {rows} x {cols} grid once each"
+        )
+    edges = np.asarray(model.edges)
+    couplings = np.asarray(model.edge_couplings, dtype=np.float64)
+    row_a, row_b = site_rows[edges[:, 0]], site_rows[edges[:, 1]]
+    col_a, col_b = site_cols[edges[:, 0]], site_cols[edges[:, 1]]
+    row_step, col_step = np.abs(row_a - row_b), np.abs(col_a - col_b)
+    along_row = (row_step == 0) & (col_step == 1)
+    row_wrap = (row_step == 0) & (col_step == cols - 1) & (cols >= 3)
+    along_col = (col_step == 0) & (row_step == 1)
+    col_wrap = (col_step == 0) & (row_step == rows - 1) & (rows >= 3)
+    stray = np.flatnonzero(~(along_row | row_wrap | along_col | col_wrap))
+    if stray.size:
+        a, b = edges[stray[0]]
+        raise ValueError(
+            f"ground_state needs a 2D lattice with nearest-neighbour bonds; the edge between "
+            f"{model.nodes[a]!r} and {model.nodes[b]!r} does not join neighbours of a "
+            f"{rows} x {cols} grid"
+        )
+    # each bond sits at the site it starts from; a wrapping bond starts at the last row/column
+    start_col = np.where(row_wrap, cols - 1, np.minimum(col_a, col_b))
+    start_row = np.where(col_wrap, rows - 1, np.minimum(row_a, row_b))
+    in_row, in_col = along_row | row_wrap, along_col | col_wrap
+    horizontal = np.zeros((rows, cols))
+    vertical = np.zeros((rows, cols))
+    np.add.at(horizontal, (row_a[in_row], start_col[in_row]), couplings[in_row])
+    np.add.at(vertical, (start_row[in_col], col_a[in_col]), couplings[in_col])
+    field = np.zeros((rows, cols))
+    field[site_rows, site_cols] = np.asarray(model.field, dtype=np.float64)
+    return horizontal, vertical, field, site_rows, site_cols
+
+
+def _sweep_transposed(horizontal: np.ndarray, vertical: np.ndarray) -> bool | None:
+    """Whether to sweep the transposed grid (columns as rows): the feasible way of least
+    work, ``None`` if neither is feasible. A sweep closes periodic rows for free, but closing
+    the last row onto the first costs a factor ``2^cols``."""
+    best, best_work = None, math.inf
+    for transposed, along, across in (
+        (False, horizontal, vertical),
+        (True, vertical.T, horizontal.T),
+    ):
+        rows, cols = along.shape
+        closes = bool(np.any(across[-1] != 0)) and rows >= 3
+        if cols > MAX_GROUND_STATE_WIDTH or (closes and cols > MAX_PERIODIC_GROUND_STATE_WIDTH):
+            continue
+        work = rows * cols * 2.0**cols * (2.0**cols if closes else 1.0)
+        if work < best_work:
+            best, best_work = transposed, work
+    return best
+
+
+def _profile_ground_state(
+    horizontal: np.ndarray,
+    vertical: np.ndarray,
+    field: np.ndarray,
+    values: np.ndarray,
+    tolerance: float,
+) -> tuple[np.ndarray, float]:
+    """One lowest configuration as bits ``[rows, cols]`` and the number of them, by the sweep
+    of :func:`ground_state`. A state holds the last ``cols`` spins added, the newest in bit 0
+    and the oldest (the upper neighbour of the next site) in bit ``cols - 1``; after a whole
+    row, bit ``k`` is column ``cols - 1 - k``."""
+    rows, cols = field.shape
+    first_row = _row_energies(horizontal[0], field[0], values)
+    closes = bool(np.any(vertical[-1] != 0)) and rows >= 3
+    if not closes:
+        energy, count, choices = _sweep(
+            horizontal, vertical, field, values, tolerance,
+            first_row[None], np.ones((1, first_row.size)), record=True,
+        )  # fmt: skip
+        totals = energy[0]
+        lowest = float(totals.min())
+        degeneracy = float(count[0][totals <= lowest + tolerance].sum())
+        return _trace_back(choices, int(np.argmin(totals)), rows, cols), degeneracy
+    # Condition on the first row: one sweep per configuration ``a`` of it (the batch axis),
+    # each starting from the one state ``a``; the last row then meets the first.
+    states = np.arange(first_row.size)
+    start = np.full((states.size, states.size), np.inf)
+    start[states, states] = first_row
+    energy, count, _ = _sweep(
+        horizontal, vertical, field, values, tolerance, start, np.eye(states.size), record=False
+    )
+    closing = _closing_energies(vertical[-1], values)
+    totals = energy + closing
+    lowest = float(totals.min())
+    degeneracy = float(count[totals <= lowest + tolerance].sum())
+    first = int(np.argmin(totals)) // states.size
+    # Again for the best first row alone, now keeping the choices to trace back.
+    start = np.full((1, states.size), np.inf)
+    start[0, first] = first_row[first]
+    energy, _, choices = _sweep(
+        horizontal, vertical, field, values, tolerance, start, np.eye(states.size)[first:first + 1],
+        record=True,
+    )  # fmt: skip
+    last = int(np.argmin(energy[0] + closing[first]))
+    return _trace_back(choices, last, rows, cols), degeneracy
+
+
+def _column_spins(cols: int, values: np.ndarray) -> np.ndarray:
+    """``[cols, 2^cols]``: the unit value of each column in each state of a complete row."""
+    states = np.arange(2**cols)
+    return values[(states[None] >> (cols - 1 - np.arange(cols))[:, None]) & 1]
+
+
+def _row_energies(horizontal_row: np.ndarray, field_row: np.ndarray, values: np.ndarray):
+    """The energy of every state of one row (its fields and the bonds along it)."""
+    cols = field_row.size
+    spins = _column_spins(cols, values)
+    energy = -(field_row @ spins)
+    energy -= np.sum(horizontal_row[:-1, None] * spins[:-1] * spins[1:], axis=0)
+    if cols >= 3:
+        energy -= horizontal_row[-1] * spins[-1] * spins[0]
+    return energy
+
+
+def _closing_energies(vertical_row: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``[first row, last row]``: the energy of the bonds from the last row to the first."""
+    spins = _column_spins(vertical_row.size, values)
+    return -np.einsum("c,ca,cb->ab", vertical_row, spins, spins)
+
+
+def _sweep(horizontal, vertical, field, values, tolerance, energy, count, record):
+    """Add rows ``1 .. rows - 1`` site by site to ``energy, count [batch, 2^cols]`` (the
+    lowest energy and the number of configurations ending in each state); with ``record``,
+    also which value the dropped spin took for each new state, packed 8 states to a byte."""
+    rows, cols = field.shape
+    batch, half = energy.shape[0], 2 ** (cols - 1)
+    kept = np.arange(half)  # the kept spins: the new state is 2 * kept + new spin
+    left_spin = values[kept & 1]  # the newest kept spin, the left neighbour
+    first_spin = values[(kept >> max(cols - 2, 0)) & 1]  # the row's first spin, at its end
+    choices = []
+    for row in range(1, rows):
+        for col in range(cols):
+            local = np.full(half, field[row, col])
+            if col > 0:
+                local += horizontal[row, col - 1] * left_spin
+            if col == cols - 1 and cols >= 3 and horizontal[row, col] != 0:
+                local += horizontal[row, col] * first_spin
+            was_down, was_up = energy[:, :half], energy[:, half:]  # the dropped spin
+            with np.errstate(invalid="ignore"):  # inf - inf: unreachable either way, count 0
+                up_minus_down = was_up - was_down
+            new_energy = np.empty((batch, half, 2))
+            new_count = np.empty((batch, half, 2))
+            chose_up = np.empty((batch, half, 2), dtype=bool)
+            for new in (0, 1):
+                bond = -vertical[row - 1, col] * values[new]  # times the dropped spin
+                # up - down with the bond is up_minus_down + shift; within the tolerance the
+                # two tie and both configurations count
+                shift = bond * (values[1] - values[0])
+                new_energy[:, :, new] = (
+                    np.minimum(was_down + bond * values[0], was_up + bond * values[1])
+                    - values[new] * local
+                )
+                new_count[:, :, new] = count[:, :half] * (up_minus_down >= -shift - tolerance)
+                new_count[:, :, new] += count[:, half:] * (up_minus_down <= -shift + tolerance)
+                if record:
+                    chose_up[:, :, new] = up_minus_down < -shift
+            energy, count = new_energy.reshape(batch, -1), new_count.reshape(batch, -1)
+            if record:
+                choices.append(np.packbits(chose_up.reshape(-1)))
+    return energy, count, choices
+
+
+def _trace_back(choices: list[np.ndarray], state: int, rows: int, cols: int) -> np.ndarray:
+    """The bits ``[rows, cols]`` of the configuration whose sweep ends in ``state``."""
+    bits = np.zeros((rows, cols), dtype=np.int64)
+    step = len(choices)
+    for row in range(rows - 1, 0, -1):
+        for col in range(cols - 1, -1, -1):
+            step -= 1
+            bits[row, col] = state & 1
+            dropped = (int(choices[step][state >> 3]) >> (7 - (state & 7))) & 1
+            state = (dropped << (cols - 1)) | (state >> 1)
+    bits[0] = (state >> (cols - 1 - np.arange(cols))) & 1
+    return bits
