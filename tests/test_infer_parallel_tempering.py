@@ -9,7 +9,7 @@ import numpyro
 import pytest
 from models_fixtures import random_boltzmann, random_graph
 from numpyro.infer import MCMC
-from stats import assert_matches_exact
+from stats import assert_matches_exact, assert_means_close, effective_sample_size
 
 import physsamp as ps
 from physsamp.infer.block_gibbs import BlockGibbs
@@ -244,3 +244,61 @@ def test_stepping_stone_agrees_with_ais_beyond_enumeration():
     combined = np.hypot(stepping.stderr, ais.stderr)
     assert combined < 0.2, f"estimates too noisy to compare: {stepping}, {ais}"
     assert abs(stepping.log_z - ais.log_z) < 4 * combined, (stepping, ais)
+
+
+@functools.cache
+def houdayer_run():
+    """betas="auto" with two copies and Houdayer moves on the glass, through MCMC."""
+
+    def model():
+        numpyro.sample("spins", glass())
+
+    kernel = ParallelTempering(model, betas="auto", houdayer=True, max_replicas=8)
+    mcmc = MCMC(kernel, num_warmup=600, num_samples=2500, num_chains=4,
+                chain_method="vectorized", progress_bar=False)  # fmt: skip
+    mcmc.run(jax.random.key(7))
+    return kernel, mcmc
+
+
+def test_automatic_ladder_with_houdayer_moves_in_numpyro():
+    """The contract ParallelTempering(model, betas="auto"): the target is exact, the ladder
+    sized by warm-up fits in max_replicas, and InferenceData holds the overlaps per draw and
+    temperature, their distribution (against enumeration at the target) and Binder ratio
+    (1/N at beta = 0), and the health verdicts."""
+    kernel, mcmc = houdayer_run()
+    model = glass()
+    assert_matches_exact(model, np.asarray(mcmc.get_samples(group_by_chain=True)["spins"]))
+    summary = kernel.tempering_summary(mcmc)
+    counts = summary["num_replicas"]
+    assert np.all((counts >= 3) & (counts <= 8))
+    assert np.all(np.isnan(summary["betas"][np.arange(8)[None] >= counts[:, None]]))
+
+    idata = ps.to_inference_data(mcmc)
+    overlap = idata.sample_stats["overlap"].values  # [chain, draw, temperature]
+    assert overlap.shape == (4, 2500, 8)
+    assert "link_overlap" in idata.sample_stats
+    tempering = idata.tempering
+    np.testing.assert_allclose(tempering["q"].values, np.linspace(-1, 1, 11))
+    # beta = 0: independent spins, Binder ratio exactly 1/N; the error of the pooled ratio by
+    # the delta method on (q^2, q^4), with the ESS of q^2.
+    q = overlap[:, :, 0]
+    binder = ps.kernels.parallel_tempering.binder_ratio(q.ravel())
+    m2, m4 = np.mean(q**2), np.mean(q**4)
+    gradient = np.array([m4 / m2**3, -0.5 / m2**2])
+    covariance = np.cov(np.stack([q.ravel() ** 2, q.ravel() ** 4]))
+    error = np.sqrt(gradient @ covariance @ gradient / effective_sample_size(q**2))
+    assert abs(binder - 1 / model.num_sites) < 4 * error, (binder, error)
+    np.testing.assert_allclose(tempering["binder_ratio"].values[:, 0],
+                               [ps.kernels.parallel_tempering.binder_ratio(c) for c in q])  # fmt: skip
+    # The overlap distribution at the target slot against enumeration.
+    from test_tempering_spin_glass import exact_overlap_distribution
+
+    values, exact = exact_overlap_distribution(model)
+    top = overlap[np.arange(4), :, counts - 1]  # [chain, draw]
+    assert_means_close(np.isclose(top[..., None], values), exact)
+    distribution = tempering["overlap_distribution"].values[np.arange(4), counts - 1]
+    np.testing.assert_allclose(distribution.sum(-1), 1.0)
+    attrs = idata.sample_stats.attrs
+    assert attrs["tempering_health_status"].split(", ")[0] in STATUSES
+    assert attrs["tempering_health"].startswith("chain 0: sampling: barrier ")
+    assert "mean_cluster_size" in idata.sample_stats
