@@ -10,6 +10,7 @@ import pytest
 from models_fixtures import random_boltzmann, random_graph
 from numpyro.infer import MCMC
 from stats import assert_matches_exact, assert_means_close, effective_sample_size
+from test_tempering_spin_glass import exact_overlap_distribution
 
 import physsamp as ps
 from physsamp.infer.block_gibbs import BlockGibbs
@@ -288,11 +289,9 @@ def test_automatic_ladder_with_houdayer_moves_in_numpyro():
     covariance = np.cov(np.stack([q.ravel() ** 2, q.ravel() ** 4]))
     error = np.sqrt(gradient @ covariance @ gradient / effective_sample_size(q**2))
     assert abs(binder - 1 / model.num_sites) < 4 * error, (binder, error)
-    np.testing.assert_allclose(tempering["binder_ratio"].values[:, 0],
-                               [ps.kernels.parallel_tempering.binder_ratio(c) for c in q])  # fmt: skip
+    per_chain = [ps.kernels.parallel_tempering.binder_ratio(chain) for chain in q]
+    np.testing.assert_allclose(tempering["binder_ratio"].values[:, 0], per_chain)
     # The overlap distribution at the target slot against enumeration.
-    from test_tempering_spin_glass import exact_overlap_distribution
-
     values, exact = exact_overlap_distribution(model)
     top = overlap[np.arange(4), :, counts - 1]  # [chain, draw]
     assert_means_close(np.isclose(top[..., None], values), exact)

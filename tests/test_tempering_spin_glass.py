@@ -99,8 +99,9 @@ def tuned_chains(key, step, num_copies, num_chains=16, capacity=8):
     """One warm-up with the automatic ladder, then ``num_chains`` chains from its state."""
     model = glass()
     shape = (capacity,) if num_copies == 1 else (2, capacity)
-    state = pt.init(model.uniform_configuration(jax.random.fold_in(key, 0), shape), model, np.linspace(0, 1.5, 4),
-                    block_gibbs.init, capacity=capacity, num_copies=num_copies)  # fmt: skip
+    starts = model.uniform_configuration(jax.random.fold_in(key, 0), shape)
+    state = pt.init(starts, model, np.linspace(0, 1.5, 4), block_gibbs.init, capacity=capacity,
+                    num_copies=num_copies)  # fmt: skip
     tuned = pt.warmup(jax.random.fold_in(key, 1), step, state, model, 1000, resize=True)
     return jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, (num_chains, *leaf.shape)), tuned)
 
