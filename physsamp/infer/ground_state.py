@@ -230,6 +230,8 @@ def _advice(first: int, hits: int, cold_fraction: float, num_sweeps: int, beta_m
         notes.append(f"the coldest replica held it {cold_fraction:.0%} of the time: a colder "
                      f"end (beta_max > {beta_max:.3g}) would focus the search on it")  # fmt: skip
     if not notes:
-        return ("Found early and revisited often: very likely the ground state (parallel "
-                "tempering gives no proof; check small cases with physsamp.exact).")
+        return (
+            "Found early and revisited often: very likely the ground state (parallel "
+            "tempering gives no proof; check small cases with physsamp.exact)."
+        )
     return "Advice: " + "; ".join(notes) + "."

@@ -364,8 +364,11 @@ def _monotone_cubic(x: Array, y: Array, n: Array) -> Callable[[Array], Array]:
     h0, h1, d0, d1 = safe[:-1], safe[1:], slopes[:-1], slopes[1:]
     w0, w1 = 2.0 * h1 + h0, h1 + 2.0 * h0
     same_sign = d0 * d1 > 0
-    inner = jnp.where(same_sign, (w0 + w1) / (w0 / jnp.where(same_sign, d0, 1.0)
-                                              + w1 / jnp.where(same_sign, d1, 1.0)), 0.0)
+    inner = jnp.where(
+        same_sign,
+        (w0 + w1) / (w0 / jnp.where(same_sign, d0, 1.0) + w1 / jnp.where(same_sign, d1, 1.0)),
+        0.0,
+    )
 
     def end(h_near, h_far, d_near, d_far):
         value = ((2.0 * h_near + h_far) * d_near - h_near * d_far) / (h_near + h_far)
@@ -598,11 +601,12 @@ def build_kernel(inner_step: Callable, swap: str = "deo", houdayer: bool = False
             rejection_sum=state.rejection_sum + rejection,
             num_recorded=state.num_recorded + 1,
         )
+
         def by_slot(info, order):
             return jax.tree.map(lambda leaf: leaf[order], info)
 
-        inner_by_slot = jax.vmap(by_slot)(inner_info, at_slot) if copies else by_slot(
-            inner_info, at_slot
+        inner_by_slot = (
+            jax.vmap(by_slot)(inner_info, at_slot) if copies else by_slot(inner_info, at_slot)
         )
         info = ParallelTemperingInfo(
             swap_acceptance=acceptance,
