@@ -1000,13 +1000,14 @@ def ladder_health(
     The checks, in order (Syed, Bouchard-Côté, Deligiannidis & Doucet, JRSS-B 84, 321 (2022)):
     the barrier :math:`\Lambda = \sum_k r_k` differs from ``previous_barrier`` by more than 20 %
     (unsettled: lengthen the warm-up); more than ``capacity`` replicas are suggested (raise
-    ``max_replicas``); the rate predicted from the rejections,
-    :math:`\tau = (2 + 2 \sum_k r_k/(1 - r_k))^{-1}`, is below 60 % of its limit
-    :math:`1/(2 + 2\Lambda)` (the ladder is too short: too many rejections per pair); fewer than
-    10 round trips were expected (run longer to judge); the observed round trips fall below
-    60 % of :math:`\tau` by more than three Poisson standard deviations (the local moves do not
-    decorrelate the replicas between swaps: more sweeps per step, a cluster kernel or Houdayer
-    moves).
+    ``max_replicas``); the ladder has fewer than 80 % of the suggested replicas, or a pair
+    rejects more than 90 % of its swaps (the ladder is too short); fewer than 10 round trips
+    were expected from the rate the rejections predict,
+    :math:`\tau = (2 + 2 \sum_k r_k/(1 - r_k))^{-1}` (run longer to judge); the observed round
+    trips fall below 60 % of :math:`\tau` by more than three Poisson standard deviations (the
+    local moves do not decorrelate the replicas between swaps: more sweeps per step, a cluster
+    kernel or Houdayer moves). At the suggested size :math:`\tau` is about half its limit
+    :math:`1/(2 + 2\Lambda)`.
 
     Example:
         >>> from physsamp.kernels.parallel_tempering import ladder_health
@@ -1033,7 +1034,7 @@ def ladder_health(
         problems.append(("capacity too small",
             f"the barrier asks for about {wanted} replicas but the ladder has room for "
             f"{capacity}: raise max_replicas"))  # fmt: skip
-    elif predicted < 0.6 * limit:
+    elif num_replicas < 0.8 * wanted or rates.max() > 0.9:
         problems.append(("ladder too short",
             f"{num_replicas} replicas reject {rates.mean():.0%} of swaps on average (pair "
             f"{worst}: {rates[worst]:.0%}): use about {wanted} replicas (betas={wanted} or "
