@@ -133,29 +133,57 @@ class ParallelTempering(PhysicsKernel):
     must be fixed.
 
     During warm-up (``adapt=True``) the ladder is re-spaced at the end of rounds of doubling
-    length so that every pair has the same rejection rate; the rounds fill the first three
-    quarters of the warm-up, the rest lets the chains settle on the final ladder. Every chain
-    tunes its own ladder. Statistics (round trips, barrier) restart when sampling begins.
+    length so that every pair has the same rejection rate (a monotone cubic interpolation of the
+    cumulative barrier, inverted); the rounds fill the first three quarters of the warm-up, the
+    rest lets the chains settle on the final ladder. With ``betas="auto"`` each round also
+    resizes the ladder to about :math:`2\Lambda + 1` replicas (Syed et al. 2022), within
+    ``max_replicas`` slots: the slots beyond the ladder are padded and masked, so resizing
+    changes no shape and compiles nothing; their replicas are still moved, so a step costs as
+    much as ``max_replicas`` replicas (lower it to the size the verdict reports to save time).
+    Every chain tunes its own ladder. Statistics (round trips, barrier) restart when sampling
+    begins; :meth:`tempering_summary` gives a health verdict per chain after warm-up and after
+    sampling (:func:`~physsamp.kernels.parallel_tempering.ladder_health`: has the barrier
+    settled, is the ladder long enough, do round trips happen at the rate the swap rates
+    predict or do the local moves hold them back), which :func:`physsamp.to_inference_data`
+    also stores in the ``sample_stats`` attributes ``tempering_health`` and
+    ``tempering_health_warmup``.
+
+    **Spin glasses.** ``num_copies=2`` runs two independent copies of the ladder (two replicas
+    per temperature) and records, per draw and temperature, their overlap :math:`q` and link
+    overlap :math:`q_l`; :func:`physsamp.to_inference_data` puts them in ``sample_stats``
+    (``overlap``, ``link_overlap``, NaN beyond the ladder) and their distributions, means and
+    Binder ratios per temperature in a ``tempering`` group. ``houdayer=True`` (implies two
+    copies) adds a Houdayer cluster move between the copies at every temperature after the local
+    moves (Houdayer, Eur. Phys. J. B 22, 479 (2001); :mod:`physsamp.kernels.houdayer`), which
+    speeds up 2D Edwards–Anderson glasses; the sample is always the first copy's target replica.
 
     Args:
         model: a NumPyro model with one or more physsamp sites.
         betas: the ladder: an int (that many replicas, equally spaced from ``beta_min`` to the
-            site's beta), ``None`` (8 replicas), or an ascending array ending at the site's beta.
+            site's beta), ``None`` (8 replicas), an ascending array ending at the site's beta,
+            or ``"auto"`` (sized and spaced during warm-up).
         kernel: the inner kernel, a physsamp NumPyro kernel class (:class:`BlockGibbs`,
             ``SwendsenWang``) or instance; only its pure step is used.
         kernel_kwargs: keyword arguments for the inner kernel class (e.g. ``num_sweeps``).
         swap: "deo" (non-reversible, default) or "seo" (reversible).
         adapt: tune the ladder during warm-up.
         beta_min: the reference inverse temperature of generated ladders.
+        max_replicas: with ``betas="auto"``, the slots the ladder may use (default
+            :func:`~physsamp.kernels.parallel_tempering.default_capacity`).
+        num_copies: 1, or 2 for two replicas per temperature and their overlaps (default 2
+            with Houdayer moves, else 1).
+        houdayer: Houdayer cluster moves between the two copies (±1-spin pairwise models).
 
     Per draw, ``sample_stats`` (through :func:`physsamp.to_inference_data`) gets
     ``swap_acceptance_k`` for each pair ``k`` (between slots k and k+1, slot 0 the
-    reference), ``mean_swap_acceptance``, ``round_trips`` and ``tempered_restarts``
-    (cumulative since sampling began), ``global_barrier`` (running estimate of Lambda from the
-    sampling draws), ``target_replica`` and the inner kernel's per-step numbers at the target
-    (``target_flip_fraction`` for block Gibbs); site-prefixed when the model has several sites.
-    :meth:`log_partition` gives log Z by stepping stones, :meth:`tempering_summary` the ladder
-    diagnostics, :mod:`physsamp.plots_tempering` the plots.
+    reference; NaN for pairs beyond an automatic ladder), ``mean_swap_acceptance``,
+    ``round_trips`` and ``tempered_restarts`` (cumulative since sampling began, summed over
+    copies), ``global_barrier`` (running estimate of Lambda from the sampling draws),
+    ``num_replicas``, ``target_replica``, ``mean_cluster_size`` (Houdayer moves) and the inner
+    kernel's per-step numbers at the target (``target_flip_fraction`` for block Gibbs);
+    site-prefixed when the model has several sites. :meth:`log_partition` gives log Z by
+    stepping stones, :meth:`tempering_summary` the ladder diagnostics and verdicts,
+    :mod:`physsamp.plots_tempering` the plots.
 
     Example:
         >>> import jax, numpyro, physsamp as ps
