@@ -24,28 +24,27 @@ DEO = pt.build_kernel(BLOCK_GIBBS)
 
 
 # -- the ladder --------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", range(4))
-def test_adapt_ladder_inverts_the_monotone_cubic_barrier(seed):
+def test_adapt_ladder_inverts_the_monotone_cubic_barrier():
     """New betas solve PCHIP(Lambda)(beta) = k Lambda / (n' - 1) (scipy's interpolant), with
-    padded slots ignored and a new size honoured."""
-    rng = np.random.default_rng(seed)
-    n, capacity, new_n = [(5, 5, 5), (4, 8, 7), (6, 9, 3), (3, 6, 6)][seed]
-    betas = np.sort(rng.uniform(0.0, 2.0, n))
-    betas[0] = 0.0
-    rates = rng.uniform(0.05, 0.9, n - 1)
-    padded_betas = np.concatenate([betas, np.full(capacity - n, betas[-1])])
-    padded_rates = np.concatenate([rates, rng.uniform(0, 1, capacity - n)])  # ignored
-    new, barrier = pt.adapt_ladder(padded_betas, padded_rates, n, new_n)
-    cumulative = np.concatenate([[0.0], np.cumsum(rates)])
-    spline = PchipInterpolator(betas, cumulative)
-    expected = [betas[0]] + [
-        brentq(lambda b, t=k * cumulative[-1] / (new_n - 1): spline(b) - t, betas[0], betas[-1])
-        for k in range(1, new_n - 1)
-    ] + [betas[-1]]  # fmt: skip
-    np.testing.assert_allclose(np.asarray(new)[:new_n], expected, rtol=2e-5, atol=2e-5)
-    np.testing.assert_array_equal(np.asarray(new)[new_n:], np.float32(betas[-1]))
-    assert np.all(np.diff(np.asarray(new)[:new_n]) > 0)
-    np.testing.assert_allclose(float(barrier), rates.sum(), rtol=1e-6)
+    padded slots ignored and a new size honoured (growing, shrinking, two points)."""
+    capacity = 9
+    for seed, (n, new_n) in enumerate([(5, 5), (4, 8), (6, 3), (3, 9), (2, 4)]):
+        rng = np.random.default_rng(seed)
+        betas = np.sort(rng.uniform(0.0, 2.0, n))
+        betas[0] = 0.0
+        rates = rng.uniform(0.05, 0.9, n - 1)
+        padded_betas = np.concatenate([betas, np.full(capacity - n, betas[-1])])
+        padded_rates = np.concatenate([rates, rng.uniform(0, 1, capacity - n)])  # ignored
+        new, barrier = pt.adapt_ladder(padded_betas, padded_rates, n, new_n)
+        cumulative = np.concatenate([[0.0], np.cumsum(rates)])
+        spline = PchipInterpolator(betas, cumulative)
+        targets = np.arange(1, new_n - 1) * cumulative[-1] / (new_n - 1)
+        inner = [brentq(lambda b, t=t, f=spline: f(b) - t, betas[0], betas[-1]) for t in targets]
+        expected = [betas[0], *inner, betas[-1]]
+        np.testing.assert_allclose(np.asarray(new)[:new_n], expected, rtol=2e-5, atol=2e-5)
+        np.testing.assert_array_equal(np.asarray(new)[new_n:], np.float32(betas[-1]))
+        assert np.all(np.diff(np.asarray(new)[:new_n]) > 0)
+        np.testing.assert_allclose(float(barrier), rates.sum(), rtol=1e-6)
 
 
 def test_resizing_keeps_shapes_and_does_not_recompile(key):
@@ -72,6 +71,7 @@ def test_resizing_keeps_shapes_and_does_not_recompile(key):
     assert betas[2] == pytest.approx(1.0) and np.all(betas[2:] == betas[2])
 
 
+@pytest.mark.slow
 def test_resize_follows_the_barrier_within_capacity(key):
     """Warm-up with resize=True settles on suggested_num_replicas(Lambda) slots (about
     2 Lambda + 1), capped by the capacity."""
@@ -249,9 +249,9 @@ def test_ground_state_search_matches_exact_planar_ground_states(length, gaussian
 
 def test_ground_state_advice_asks_for_more_when_the_search_is_short(key):
     """Cut short, the search says what to do (more sweeps or a colder end)."""
-    model = edwards_anderson((10, 10), seed=10)
-    found = ps.infer.ground_state(model, key, num_sweeps=20, num_warmup=0, beta_max=0.5,
-                                  progress_bar=False)  # fmt: skip
+    model = edwards_anderson((4, 5), seed=0)
+    found = ps.infer.ground_state(model, key, num_sweeps=20, num_warmup=0, beta_max=0.05,
+                                  chunk_length=20, progress_bar=False)  # fmt: skip
     assert found.advice.startswith("Advice: ")
     assert "colder end" in found.advice
     with pytest.raises(TypeError, match="pairwise model"):
