@@ -483,6 +483,8 @@ def sample(args: argparse.Namespace) -> int:
           f"{args.warmup} warm-up steps, {seconds:.1f} s with compilation; energy and "
           "magnetisation per site\n")  # fmt: skip
     print(summary.to_string())
+    if args.kernel == "pt":
+        print(f"\nladder: {kernel.tempering_summary(mcmc)}")
     exact = _exact_energy_per_site(problem, args.beta)
     if exact is not None:
         estimate, error = _mean_and_error(summary)
@@ -607,6 +609,12 @@ def _positive_int(text: str) -> int:
     return _integer_from(text, 1, "a positive integer")
 
 
+def _replicas(text: str) -> int | str:
+    if text == "auto":
+        return text
+    return _integer_from(text, 2, "'auto' or an integer >= 2")
+
+
 def _non_negative_int(text: str) -> int:
     return _integer_from(text, 0, "a non-negative integer")
 
@@ -689,8 +697,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     sample_parser.add_argument("--kernel", choices=("gibbs", "sw", "pt"), default="gibbs",
                                help="block Gibbs, Swendsen-Wang or parallel tempering "
                                "(around block Gibbs)")  # fmt: skip
-    sample_parser.add_argument("--replicas", type=_positive_int, default=8,
-                               help="temperatures of the parallel tempering ladder")  # fmt: skip
+    sample_parser.add_argument("--replicas", type=_replicas, default="auto",
+                               help="temperatures of the parallel tempering ladder: a number, "
+                               "or 'auto' to size it during warm-up")  # fmt: skip
     sample_parser.add_argument("--draws", type=_positive_int, default=1000,
                                help="draws per chain")  # fmt: skip
     sample_parser.add_argument("--warmup", type=_non_negative_int, default=200,

@@ -70,6 +70,22 @@ def test_sample_on_a_small_lattice_writes_readable_netcdf(tmp_path, capsys):
                                np.asarray(model.energy(spins)) / 16, rtol=1e-6)  # fmt: skip
 
 
+@pytest.mark.slow
+def test_sample_with_an_automatic_tempering_ladder(tmp_path, capsys):
+    out = tmp_path / "tempering.nc"
+    argv = ["sample", "--lattice", "4x4", "--beta", "0.6", "--kernel", "pt", "--draws", "400",
+            "--warmup", "200", "--chains", "2", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "parallel tempering: 2 chains x 400 draws" in printed
+    assert "ladder: " in printed and "chain 1: after sampling: barrier " in printed
+    idata = az.from_netcdf(out)
+    assert "tempering_health" in idata.sample_stats.attrs
+    with pytest.raises(SystemExit):
+        main(["sample", "--kernel", "pt", "--replicas", "1"])
+    assert "'auto' or an integer >= 2" in capsys.readouterr().err
+
+
 def test_sample_reads_couplings_from_an_edge_list(tmp_path, capsys):
     graph = nx.cycle_graph(5)
     nx.set_edge_attributes(graph, {edge: 0.3 + 0.2 * i for i, edge in enumerate(graph.edges)},
