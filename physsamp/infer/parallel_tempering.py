@@ -28,6 +28,7 @@ from physsamp.kernels.parallel_tempering import (
     suggested_num_replicas,
 )
 from physsamp.models.base import EnergyModel
+from physsamp.models.pairwise import PairwiseModel
 
 __all__ = [
     "ParallelTempering",
@@ -304,6 +305,11 @@ class ParallelTempering(PhysicsKernel):
     def kernel_init(self, position, model):
         """Every replica starts from ``position`` (the NumPyro kernel instead starts each
         replica from its own uniform draw unless ``init_params`` is given)."""
+        if self.num_copies == 2 and not isinstance(model, PairwiseModel):
+            raise ValueError(
+                f"two copies (overlaps, Houdayer moves) need a pairwise model (Ising, "
+                f"BoltzmannMachine, Hopfield), not {type(model).__name__}"
+            )
         return pt.init(position, model, self.ladder_for(model), self.inner.kernel_init,
                        capacity=self.capacity_for(model), num_copies=self.num_copies)  # fmt: skip
 
