@@ -39,7 +39,9 @@ def uniforms(
     and the counter alone."""
     if generator == "jax":
         return jax.random.uniform(rng_key, counters.shape)
-    return hash_uniforms(round_keys(rng_key), counters)
+    # The barrier keeps XLA from fusing the 20 Threefry rounds that make the three round keys
+    # into the per-site computation, where newer XLA versions repeat them for every site.
+    return hash_uniforms(jax.lax.optimization_barrier(round_keys(rng_key)), counters)
 
 
 def round_keys(rng_key: jax.Array) -> UInt32[Array, " 3"]:
