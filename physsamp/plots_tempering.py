@@ -148,8 +148,10 @@ def plot_tempering(mcmc: Any, site: str | None = None, chain: int = 0) -> Figure
     name, trace = kernel._trace(mcmc, site)
     figure = Figure(figsize=(15.0, 4.0), layout="constrained")
     left, middle, right = figure.subplots(1, 3)
-    plot_replica_trajectories(trace.slot_of_replica[chain], ax=left)
-    plot_swap_acceptance(trace.betas[chain, -1], trace.swap_acceptance[chain], ax=middle)
-    plot_energy_histograms(trace.energy[chain], trace.betas[chain, -1], ax=right)
+    count = int(trace.num_active[chain, -1])  # an automatic ladder pads the slots beyond
+    plot_replica_trajectories(trace.slot_of_replica[chain][:, :count], ax=left)
+    betas = trace.betas[chain, -1][:count]
+    plot_swap_acceptance(betas, trace.swap_acceptance[chain][:, : count - 1], ax=middle)
+    plot_energy_histograms(trace.energy[chain][:, :count], betas, ax=right)
     figure.suptitle(f"parallel tempering of site {name!r}, chain {chain}")
     return figure
