@@ -40,8 +40,20 @@ rejection rate of pair :math:`k` estimates
 :math:`\Lambda(\beta_k) = \sum_{j<k} r_j` is interpolated monotonically and inverted to place the
 new :math:`\beta_k = \Lambda^{-1}(k \Lambda / (R-1))`, which equalises the rejection rates;
 :math:`\Lambda = \Lambda(\beta_{R-1})` is the *global communication barrier*, and about
-:math:`2\Lambda` replicas make a good ladder. :func:`adapt_ladder` is that pure map;
-:func:`adapt_round` applies it to a state; :func:`warmup` runs rounds of doubling length.
+:math:`2\Lambda` replicas make a good ladder. :func:`adapt_ladder` is that pure map (a
+monotone cubic interpolant, inverted by bisection); :func:`adapt_round` applies it to a state;
+:func:`warmup` runs rounds of doubling length.
+
+**Ladders that change size** (pad and mask): a state has room for ``R`` slots (its
+*capacity*) of which the first ``num_active`` form the ladder; the others repeat the target
+beta and take no part in swaps or statistics. ``adapt_round(state, resize=True)`` (and
+``warmup(..., resize=True)``) resizes the ladder to :func:`suggested_num_replicas`, about
+:math:`2\Lambda + 1`, without changing any shape, so nothing recompiles.
+
+**Two copies**: ``init(..., num_copies=2)`` holds two independent copies of the ladder (two
+replicas per temperature), for the overlaps of spin glasses (:func:`replica_overlaps`,
+:func:`binder_ratio`) and Houdayer's cluster move between them
+(``build_kernel(..., houdayer=True)``). :func:`ladder_health` judges a run.
 
 **log Z from the same run**: :func:`stepping_stone_log_partition`.
 
