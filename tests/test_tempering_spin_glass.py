@@ -4,7 +4,6 @@ ground-state search against exact ground states."""
 
 import functools
 import math
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +12,7 @@ import pytest
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 from stats import assert_matches_exact, assert_means_close
-from test_kernels_parallel_tempering import BLOCK_GIBBS, spin_glass
+from test_kernels_parallel_tempering import BLOCK_GIBBS, run_ladder, spin_glass
 
 import physsamp as ps
 from physsamp.kernels import block_gibbs
@@ -106,22 +105,6 @@ def tuned_chains(key, step, num_copies, num_chains=16, capacity=8):
     return jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, (num_chains, *leaf.shape)), tuned)
 
 
-@partial(jax.jit, static_argnames=("step", "num_draws"))
-def sample_by_slot(rng_key, step, states, model, num_draws):
-    """Positions by slot ``[chains, draws, (copies,) R, N]`` after each step."""
-    num_chains = states.betas.shape[0]
-    batched = jax.vmap(step, in_axes=(0, 0, None))
-
-    def advance(carry, _):
-        current, key = carry
-        key, key_step = jax.random.split(key)
-        current, info = batched(jax.random.split(key_step, num_chains), current, model)
-        return (current, key), (current.positions_by_slot, info.cluster_size)
-
-    (final, _), (positions, clusters) = jax.lax.scan(advance, (states, rng_key), length=num_draws)
-    return final, jnp.swapaxes(positions, 0, 1), clusters
-
-
 def test_houdayer_ladder_with_automatic_size_is_exact_at_every_slot(key):
     """Two copies with Houdayer moves on a ladder sized and spaced by warm-up: both copies'
     replicas follow exp(-beta_k E) exactly at every active slot (chi-square against
@@ -129,8 +112,8 @@ def test_houdayer_ladder_with_automatic_size_is_exact_at_every_slot(key):
     P(q) = sum_{x,y} p(x) p(y) [q(x, y) = q]."""
     model = glass()
     states = tuned_chains(key, HOUDAYER, num_copies=2)
-    final, positions, clusters = sample_by_slot(jax.random.fold_in(key, 2), HOUDAYER, states,
-                                                model, num_draws=2500)  # fmt: skip
+    final, positions, infos = run_ladder(jax.random.fold_in(key, 2), HOUDAYER, states, model,
+                                         num_draws=2500)  # fmt: skip
     positions = np.asarray(positions)  # [chains, draws, 2, R, N]
     count = int(final.num_active[0])
     assert 3 <= count <= 8
@@ -140,7 +123,7 @@ def test_houdayer_ladder_with_automatic_size_is_exact_at_every_slot(key):
     for copy, slot in [(0, slot) for slot in range(count)] + [(1, count - 1)]:
         assert_matches_exact(model.with_beta(betas[slot]), positions[:, :, copy, slot],
                              min_ess=1500)  # fmt: skip
-    assert float(np.asarray(clusters).mean()) > 1.0  # the moves do exchange clusters
+    assert float(np.asarray(infos.cluster_size).mean()) > 1.0  # the moves do exchange clusters
 
     target = model.with_beta(betas[count - 1])
     values, exact = exact_overlap_distribution(target)
@@ -164,8 +147,8 @@ def exact_overlap_distribution(model) -> tuple[np.ndarray, np.ndarray]:
 def test_automatic_ladder_single_copy_is_exact_at_every_slot(key):
     model = glass()
     states = tuned_chains(key, DEO, num_copies=1)
-    final, positions, _ = sample_by_slot(jax.random.fold_in(key, 2), DEO, states, model,
-                                         num_draws=2500)  # fmt: skip
+    final, positions, _ = run_ladder(jax.random.fold_in(key, 2), DEO, states, model,
+                                     num_draws=2500)  # fmt: skip
     betas = np.asarray(final.betas[0])
     for slot in range(int(final.num_active[0])):
         assert_matches_exact(model.with_beta(betas[slot]), np.asarray(positions)[:, :, slot])
