@@ -12,7 +12,7 @@ from stats import ALPHA, assert_matches_exact
 import physsamp as ps
 from physsamp import exact
 from physsamp.kernels import block_gibbs, sample_chains
-from physsamp.kernels.houdayer import houdayer_move
+from physsamp.kernels.houdayer import houdayer_move, houdayer_moves
 
 batched_move = jax.jit(jax.vmap(houdayer_move, in_axes=(0, 0, 0, None)))
 
@@ -83,11 +83,18 @@ def interaction_components(model, disagree):
 @pytest.mark.parametrize("model_name", list(MODELS))
 def test_move_conserves_energy_sum_and_exchanges_one_cluster(model_name):
     """One move on each of 3 * NUM_PAIRS pairs (independent, close, equal) of a model with
-    fields. One test per model: the checks share one compilation."""
+    fields, by houdayer_move (vmapped) and houdayer_moves. One test per model: the checks
+    share one compilation."""
     model = MODELS[model_name]()
     key_pairs, key_move = jax.random.split(jax.random.key(11))
+    key_same = jax.random.clone(key_move)
     a, b = three_kinds_of_pairs(model, key_pairs, NUM_PAIRS)
     new_a, new_b, info = batched_move(jax.random.split(key_move, len(a)), a, b, model)
+    # houdayer_moves (every pair labelled at once) makes the very same moves
+    together = jax.jit(houdayer_moves)(key_same, a, b, model)
+    for mine, reference in zip(jax.tree.leaves(together), jax.tree.leaves((new_a, new_b, info)),
+                               strict=True):  # fmt: skip
+        np.testing.assert_array_equal(mine, reference)
     a, b, new_a, new_b = map(np.asarray, (a, b, new_a, new_b))
     cluster_size, num_disagreeing = np.asarray(info.cluster_size), info.num_disagreeing
 

@@ -637,15 +637,12 @@ def build_kernel(inner_step: Callable, swap: str = "deo", houdayer: bool = False
 def _houdayer_by_slot(rng_key: Array, replicas: Any, at_slot: Array, model: EnergyModel):
     """One Houdayer move between the two copies' replicas at every slot; returns the replicas
     with their new positions and the cluster size per slot."""
-    from physsamp.kernels.houdayer import houdayer_move
+    from physsamp.kernels.houdayer import houdayer_moves
 
     positions = replicas.position  # [2, R, N], replica order
     first = positions[0][at_slot[0]]
     second = positions[1][at_slot[1]]
-    keys = jax.random.split(rng_key, first.shape[0])
-    first, second, info = jax.vmap(lambda k, a, b: houdayer_move(k, a, b, model))(
-        keys, first, second
-    )
+    first, second, info = houdayer_moves(rng_key, first, second, model)
     positions = positions.at[0, at_slot[0]].set(first).at[1, at_slot[1]].set(second)
     return replicas._replace(position=positions), info.cluster_size
 
