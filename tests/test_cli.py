@@ -86,6 +86,7 @@ def test_sample_with_an_automatic_tempering_ladder(tmp_path, capsys):
     assert "'auto' or an integer >= 2" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sample_reads_couplings_from_an_edge_list(tmp_path, capsys):
     graph = nx.cycle_graph(5)
     nx.set_edge_attributes(graph, {edge: 0.3 + 0.2 * i for i, edge in enumerate(graph.edges)},

@@ -200,6 +200,7 @@ def test_gibbs_with_houdayer_matches_exact_joint_distribution(key):
     assert_matches_exact(joint, np.asarray(draws))
 
 
+@pytest.mark.slow
 def test_jit_and_vmap_over_pairs_and_temperatures():
     """Moves vmapped over pairs and a ladder of temperatures (as parallel tempering vmaps over
     its replicas) equal one-pair moves with the same keys; changing beta, which the move never

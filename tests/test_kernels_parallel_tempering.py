@@ -213,6 +213,7 @@ def test_invalid_arguments_are_refused():
 
 
 # -- ladder adaptation -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_adapt_ladder_equalises_rejection_rates():
     """A known cumulative barrier Lambda(beta) = 3 beta^2: rejection between beta_k and
     beta_(k+1) is Lambda(beta_(k+1)) - Lambda(beta_k). Iterating the map equalises them and the

@@ -196,6 +196,7 @@ def edwards_anderson(shape, seed, gaussian=False, periodic=False) -> ps.Ising:
     return ps.Ising.lattice(shape, coupling=couplings, periodic=periodic)
 
 
+@pytest.mark.slow
 def test_ground_state_search_matches_exhaustive_search(key):
     """Small Edwards-Anderson instances (N = 20 <= 24): the lowest energy found is the exact
     one from enumeration, its configuration has it, and the result says so plainly."""

@@ -194,6 +194,7 @@ def scikit_learn_log_likelihood(train, test, learning_rate, epochs, hidden):
     return ps.train.log_likelihood(rbm, test).mean
 
 
+@pytest.mark.slow
 def test_digits_rbm_beats_scikit_learn_on_the_same_data_and_epochs():
     train, test = digits_split()
     result = ps.train.fit(
