@@ -62,7 +62,7 @@ MODULES = (
     "physsamp.infer.ais",
     "physsamp.infer.block_gibbs",
     "physsamp.infer.exchange",
-    "physsamp.infer.ground_state",
+    "physsamp.infer.ground_states",
     "physsamp.infer.parallel_tempering",
     "physsamp.infer.swendsen_wang",
     "physsamp.train",

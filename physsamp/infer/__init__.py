@@ -15,7 +15,7 @@ from physsamp.infer.ais import (
 )
 from physsamp.infer.block_gibbs import BlockGibbs
 from physsamp.infer.exchange import Exchange, ExchangeState
-from physsamp.infer.ground_state import GroundStateSearch, ground_state
+from physsamp.infer.ground_states import GroundStateSearch, ground_state
 from physsamp.infer.parallel_tempering import ParallelTempering, TemperingSummary
 from physsamp.infer.swendsen_wang import SwendsenWang
 from physsamp.kernels.parallel_tempering import (
