@@ -65,6 +65,7 @@ def run_ladder(rng_key, step, states, model, num_draws):
 
 
 # -- exact distributions -----------------------------------------------------------------------
+@pytest.mark.slow  # every slot, with two copies and an automatic ladder: test_tempering_spin_glass
 def test_every_slot_matches_its_exact_distribution(key):
     """Each replica position, read at its slot, is distributed as exp(-beta_k E) (frustrated
     ±J graph with fields, N = 10, target beta 1.5)."""
@@ -249,7 +250,13 @@ def test_adaptation_schedule_doubles_and_leaves_a_burn_in():
 
 
 # -- log Z ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("which", ["ising", pytest.param("boltzmann", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "which",
+    [
+        pytest.param("ising", marks=pytest.mark.slow),  # by default: ParallelTempering's example
+        pytest.param("boltzmann", marks=pytest.mark.slow),
+    ],
+)
 def test_stepping_stone_log_partition_matches_exact(which, key):
     """The shapes of the slot test (no new compilation), with the reference at beta = 0."""
     model = slot_test_glass() if which == "ising" else random_boltzmann(10, 1.5, seed=2)

@@ -107,7 +107,7 @@ def houdayer_move(
         >>> model = ps.Ising(nx.path_graph(4), coupling=[1.0, -1.0, 0.5], beta=1.0)
         >>> a = jnp.array([1, 1, 1, 1], jnp.int8)
         >>> b = jnp.array([-1, -1, 1, -1], jnp.int8)  # disagrees on sites 0, 1 and 3
-        >>> new_a, new_b, info = houdayer_move(jax.random.key(0), a, b, model)
+        >>> new_a, new_b, info = jax.jit(houdayer_move)(jax.random.key(0), a, b, model)
         >>> int(info.num_disagreeing), int(info.cluster_size) in (1, 2)
         (3, True)
         >>> jnp.stack([new_a, new_b]).tolist() in (
@@ -181,9 +181,9 @@ def houdayer_moves(
         >>> model = ps.Ising.lattice((6, 6), coupling=-1.0, beta=1.0)
         >>> a = model.uniform_configuration(jax.random.key(0), (4,))
         >>> b = model.uniform_configuration(jax.random.key(1), (4,))
-        >>> together = houdayer_moves(jax.random.key(2), a, b, model)
+        >>> together = jax.jit(houdayer_moves)(jax.random.key(2), a, b, model)
         >>> keys = jax.random.split(jax.random.key(2), 4)
-        >>> one_by_one = jax.vmap(houdayer_move, (0, 0, 0, None))(keys, a, b, model)
+        >>> one_by_one = jax.jit(jax.vmap(houdayer_move, (0, 0, 0, None)))(keys, a, b, model)
         >>> all(bool((x == y).all()) for x, y in zip(jax.tree.leaves(together),
         ...                                              jax.tree.leaves(one_by_one)))
         True
