@@ -189,6 +189,7 @@ def gibbs_then_houdayer(rng_key, state, model):
     return ReplicaPair(jnp.concatenate([a, b])), info
 
 
+@pytest.mark.slow  # by default: test_move_keeps_exact_pairs_exact
 def test_gibbs_with_houdayer_matches_exact_joint_distribution(key):
     """A block Gibbs sweep on each replica, then a move; draws correlated: ESS-based test."""
     joint = two_replicas(SMALL)

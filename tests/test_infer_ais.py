@@ -67,7 +67,7 @@ def test_rbm_with_its_layerwise_transition(key):
     assert_within(result, ps.exact.log_partition(RBM))
 
 
-@pytest.mark.parametrize("schedule", ["geometric", "sigmoid"])
+@pytest.mark.parametrize("schedule", [pytest.param("geometric", marks=pytest.mark.slow), "sigmoid"])
 def test_other_schedules(schedule, key):
     result = estimate(ISING, key, schedule=schedule)
     assert_within(result, ps.exact.log_partition(ISING))

@@ -315,9 +315,11 @@ LATTICES = {
     "2d site fields": ps.Ising.lattice((4, 4), field=np.linspace(-1, 1, 16), beta=0.7),
     "3d": ps.Ising.lattice((4, 4, 4), coupling=0.3, beta=1.0),
 }
+#: the 3D lattice in the slow set (the 2D ones cover the packed path by default)
+LATTICE_PARAMS = [*list(LATTICES)[:-1], pytest.param("3d", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("name", LATTICES)
+@pytest.mark.parametrize("name", LATTICE_PARAMS)
 def test_packed_energies_of_runs_match_the_model(name):
     model = LATTICES[name]
     x = model.uniform_configuration(jax.random.key(0), (7,))
@@ -330,7 +332,7 @@ def test_packed_energies_of_runs_match_the_model(name):
 
 
 @pytest.mark.parametrize("num_sweeps", [1, pytest.param(2, marks=pytest.mark.slow)])
-@pytest.mark.parametrize("name", LATTICES)
+@pytest.mark.parametrize("name", LATTICE_PARAMS)
 def test_lattice_transition_makes_the_generic_chains(name, num_sweeps, key):
     """Same key, same chains: the batched lattice transition against block Gibbs through the
     one-run AIS step (a schedule that ends in a padded chunk)."""

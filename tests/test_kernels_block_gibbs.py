@@ -22,7 +22,7 @@ def run(model, key, generator="hash", num_chains=NUM_CHAINS, num_draws=NUM_DRAWS
     return np.asarray(draws), infos
 
 
-@pytest.mark.parametrize("beta", [0.3, 1.0, 2.0])
+@pytest.mark.parametrize("beta", [0.3, 1.0, pytest.param(2.0, marks=pytest.mark.slow)])
 def test_ising_matches_exact_distribution(beta, key):
     model = random_ising(10, beta, seed=1)
     assert model.num_colors >= 3  # a non-bipartite graph: the greedy colouring path

@@ -66,7 +66,12 @@ def test_labelling_of_a_long_path_needs_few_rounds():
 
 
 @pytest.mark.parametrize(
-    ("beta", "thinning"), [(0.3, 1), (1.0, 1), pytest.param(2.0, 10, marks=pytest.mark.slow)]
+    ("beta", "thinning"),
+    [
+        (0.3, 1),
+        pytest.param(1.0, 1, marks=pytest.mark.slow),
+        pytest.param(2.0, 10, marks=pytest.mark.slow),
+    ],
 )
 def test_ising_matches_exact_distribution(beta, thinning, key):
     """Frustrated couplings of both signs, random fields. At beta = 2 the clusters of this

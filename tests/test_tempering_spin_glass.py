@@ -105,6 +105,7 @@ def tuned_chains(key, step, num_copies, num_chains=16, capacity=8):
     return jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, (num_chains, *leaf.shape)), tuned)
 
 
+@pytest.mark.slow  # by default: the MCMC run of test_infer_parallel_tempering
 def test_houdayer_ladder_with_automatic_size_is_exact_at_every_slot(key):
     """Two copies with Houdayer moves on a ladder sized and spaced by warm-up: both copies'
     replicas follow exp(-beta_k E) exactly at every active slot (chi-square against

@@ -519,6 +519,7 @@ def test_rebuilt_models_sample_the_same_chain_bit_for_bit(model, key):
     np.testing.assert_array_equal(np.asarray(model.energy(x)), np.asarray(rebuilt.energy(x)))
 
 
+@pytest.mark.slow
 def test_each_fit_starts_from_its_own_model():
     """Compiled trainers are reused across fits of the same structure; the starting
     parameters must still come from each call's model."""
