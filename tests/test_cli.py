@@ -53,6 +53,7 @@ def test_logz_refuses_methods_that_do_not_apply(capsys):
     assert "use --method ais" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sample_on_a_small_lattice_writes_readable_netcdf(tmp_path, capsys):
     out = tmp_path / "lattice.nc"
     argv = ["sample", "--lattice", "4x4", "--beta", "0.3", "--draws", "60", "--warmup", "10",

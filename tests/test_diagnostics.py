@@ -115,6 +115,7 @@ def test_constant_and_symmetric_units_raise_no_warning():
     assert np.isfinite(summary["r_hat"]).all()
 
 
+@pytest.mark.slow
 def test_hopfield_overlaps_match_a_hand_computation():
     idata = ps.to_inference_data(hopfield_run(), configurations=True)
     assert set(idata.posterior.data_vars) == ISING_VARIABLES | {"overlap"}

@@ -50,6 +50,7 @@ def assert_within(result: AISResult, exact: float, z: float = 3.0, nats: float |
 
 
 # -- estimates against enumeration -------------------------------------------------------------
+@pytest.mark.slow
 def test_ising_with_the_numpyro_kernel_class(key):
     result = estimate(ISING, key, kernel=BlockGibbs, bootstrap=200)
     assert_within(result, ps.exact.log_partition(ISING))
@@ -152,6 +153,7 @@ def test_every_result_names_its_standard_error_stderr():
     assert "stderr" in names and "standard_error" not in names
 
 
+@pytest.mark.slow
 def test_reverse_ais_from_given_samples_and_from_a_chain(key):
     key_samples, key_given, key_chain = jax.random.split(key, 3)
     samples = draw_exact_samples(RBM, key_samples, NUM_RUNS)

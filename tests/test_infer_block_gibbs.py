@@ -139,6 +139,7 @@ def test_predictive_fails_with_a_message():
         Predictive(ising_model, num_samples=2)(jax.random.PRNGKey(0))
 
 
+@pytest.mark.slow
 def test_to_inference_data_observables_and_netcdf(tmp_path):
     import arviz as az
 

@@ -36,6 +36,7 @@ def test_chain_methods_match_exact(chain_method):
     assert_matches_exact(MODEL, np.asarray(spins))
 
 
+@pytest.mark.slow
 def test_inference_data_has_observables_and_cluster_statistics():
     def model():
         numpyro.sample("spins", ps.Ising.lattice((8, 8), beta=BETA_CRITICAL))

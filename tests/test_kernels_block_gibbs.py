@@ -36,7 +36,10 @@ def test_boltzmann_machine_matches_exact_distribution(beta, key):
     assert_matches_exact(random_boltzmann(10, beta, seed=2), draws)
 
 
-@pytest.mark.parametrize("beta", [0.3, 1.0, 2.0])
+SLOW_BETAS = [pytest.param(1.0, marks=pytest.mark.slow), pytest.param(2.0, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("beta", [0.3, *SLOW_BETAS])
 def test_rbm_matches_exact_distribution(beta, key):
     model = random_rbm(9, 5, beta, seed=3)
     draws, _ = run(model, key)

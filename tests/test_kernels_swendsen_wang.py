@@ -181,6 +181,7 @@ def test_rbm_is_refused():
         swendsen_wang.init(jnp.zeros(4, jnp.int8), model)
 
 
+@pytest.mark.slow
 def test_energy_at_critical_point_matches_kaufman(key):
     size = 16
     model = ps.Ising.lattice((size, size), beta=BETA_CRITICAL)

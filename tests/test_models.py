@@ -56,6 +56,7 @@ def test_boltzmann_machine_energy_and_spin_form():
     assert spin_model.num_sites == 8
 
 
+@pytest.mark.slow
 def test_lattice_stencil_energy_equals_edge_energy():
     rng = np.random.default_rng(1)
     for shape, periodic in [((6, 4), True), ((5, 3), False), ((4, 4, 4), True), ((7,), False)]:

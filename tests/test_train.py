@@ -76,6 +76,7 @@ def test_inverse_ising_by_exact_moment_matching_recovers_the_couplings(
     assert np.sum(z**2) < 46.8, z  # the 0.999 quantile of chi-square with 21 degrees of freedom
 
 
+@pytest.mark.slow
 def test_pseudolikelihood_agrees_with_maximum_likelihood(known_ising, maximum_likelihood):
     graph, truth, data = known_ising
     mle = flat_parameters(maximum_likelihood.model)
